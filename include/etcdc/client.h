@@ -1,0 +1,89 @@
+/*
+ * etcdc/client.h - client settings and the client handle.
+ *
+ * An etcd_config collects settings through typed setters; etcd_client_new() copies what it needs,
+ * so the config may be freed or reused right after.
+ *
+ * An etcd_client is safe to use from many threads at once. It owns one gRPC channel per endpoint
+ * and one library thread that drives them. Free it with etcd_client_free() once no other call on
+ * it is running.
+ */
+#ifndef ETCDC_CLIENT_H
+#define ETCDC_CLIENT_H
+
+#include <etcdc/common.h>
+#include <etcdc/error.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Defaults, in milliseconds unless said otherwise. */
+#define ETCD_DEFAULT_DIAL_TIMEOUT_MS 5000
+#define ETCD_DEFAULT_REQUEST_TIMEOUT_MS 30000
+#define ETCD_DEFAULT_KEEPALIVE_TIME_MS 0        /* 0: no keepalive pings */
+#define ETCD_DEFAULT_KEEPALIVE_TIMEOUT_MS 20000
+#define ETCD_DEFAULT_MAX_SEND_BYTES (2 * 1024 * 1024)
+#define ETCD_DEFAULT_MAX_RECV_BYTES INT32_MAX
+#define ETCD_DEFAULT_RETRY_MAX_ATTEMPTS 100
+#define ETCD_DEFAULT_RETRY_BACKOFF_MS 25
+#define ETCD_DEFAULT_RETRY_JITTER_PERCENT 10
+
+/* A new config with every default set, or NULL when out of memory. Free with etcd_config_free(). */
+ETCD_API etcd_config *etcd_config_new(void);
+/* Frees a config. NULL is fine. */
+ETCD_API void etcd_config_free(etcd_config *cfg);
+
+/*
+ * The cluster's client endpoints, comma-separated, e.g. "127.0.0.1:2379,http://10.0.0.2:2379".
+ * Accepted forms: host:port, http://host:port, IPv4, [IPv6]:port, host names, unix://path.
+ * https:// needs TLS settings, which this version does not have: it fails with
+ * ETCD_E_TLS_NOT_CONFIGURED. The list is checked here and every problem is named in *err.
+ */
+ETCD_API etcd_code etcd_config_set_endpoints(etcd_config *cfg, const char *endpoints, etcd_error **err);
+/* How long etcd_client_new() waits for a first connection. Must be > 0. */
+ETCD_API etcd_code etcd_config_set_dial_timeout_ms(etcd_config *cfg, int64_t ms);
+/* The deadline of each call unless the op sets its own (etcd_op_set_timeout_ms()); 0: none. */
+ETCD_API etcd_code etcd_config_set_request_timeout_ms(etcd_config *cfg, int64_t ms);
+/* When on, every call carries etcd's require-leader flag: a member that has lost its leader
+ * fails the call at once with ETCD_E_NO_LEADER instead of serving it (reads move on to
+ * another member). Off by default; an op may override it. */
+ETCD_API etcd_code etcd_config_set_require_leader(etcd_config *cfg, int on);
+/* gRPC keepalive: ping after `time_ms` without activity, drop the connection when no answer
+ * comes within `timeout_ms`. time_ms = 0 turns pings off. etcd sends GOAWAY to clients that ping
+ * more often than its --grpc-keepalive-min-time (5 s by default) allows. */
+ETCD_API etcd_code etcd_config_set_keepalive(etcd_config *cfg, int64_t time_ms, int64_t timeout_ms);
+/* Largest request the client will send, in bytes (> 0). */
+ETCD_API etcd_code etcd_config_set_max_send_bytes(etcd_config *cfg, int32_t bytes);
+/* Largest response the client will accept, in bytes (> 0). */
+ETCD_API etcd_code etcd_config_set_max_recv_bytes(etcd_config *cfg, int32_t bytes);
+/* Retry policy: at most `max_attempts` tries of a call (>= 1; 1 = no retry), waiting
+ * `backoff_ms` (+/- jitter_percent) between rounds over the endpoints. */
+ETCD_API etcd_code etcd_config_set_retry(etcd_config *cfg, int max_attempts, int64_t backoff_ms,
+                                         int jitter_percent);
+/* Re-read the member list every `ms` and use the members' client URLs as endpoints; 0: off. */
+ETCD_API etcd_code etcd_config_set_auto_sync_interval_ms(etcd_config *cfg, int64_t ms);
+
+/*
+ * Connects to the cluster. Waits until one endpoint is connected or the dial timeout passes;
+ * on timeout fails with ETCD_E_DEADLINE and a message that lists each endpoint and why it failed.
+ * On success *out receives a client the caller frees with etcd_client_free().
+ */
+ETCD_API etcd_code etcd_client_new(const etcd_config *cfg, etcd_client **out, etcd_error **err);
+/* Closes the client: calls still in flight end with ETCD_E_CANCELLED. NULL is fine. Must not be
+ * called from a callback of the same client, nor while another thread is inside a call on it. */
+ETCD_API void etcd_client_free(etcd_client *client);
+/* The client's KV interface. Borrowed: valid until the client is freed; do not free it. */
+ETCD_API etcd_kv *etcd_client_kv(etcd_client *client);
+/* Replaces the endpoint list of a live client (same syntax as etcd_config_set_endpoints()).
+ * Calls in flight finish where they are; new calls use the new endpoints. */
+ETCD_API etcd_code etcd_client_set_endpoints(etcd_client *client, const char *endpoints, etcd_error **err);
+/* The current endpoints, comma-separated, into buf (NUL-terminated, truncated to len).
+ * Returns the full length, like snprintf. */
+ETCD_API size_t etcd_client_endpoints(etcd_client *client, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ETCDC_CLIENT_H */

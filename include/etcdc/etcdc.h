@@ -1,0 +1,19 @@
+/*
+ * etcdc/etcdc.h - the whole etcdc API: a C client for etcd's v3 API.
+ *
+ * Start with client.h (connecting), kv.h (requests), op.h and txn.h (building requests),
+ * response.h (reading answers) and error.h (failures).
+ */
+#ifndef ETCDC_ETCDC_H
+#define ETCDC_ETCDC_H
+
+#include <etcdc/common.h>
+#include <etcdc/version.h>
+#include <etcdc/error.h>
+#include <etcdc/client.h>
+#include <etcdc/op.h>
+#include <etcdc/txn.h>
+#include <etcdc/response.h>
+#include <etcdc/kv.h>
+
+#endif /* ETCDC_ETCDC_H */

@@ -1,0 +1,173 @@
+/* The endpoint set and its round-robin picker. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "endpoints.h"
+#include "error/error_internal.h"
+
+struct etcd_endpoint_set {
+    pthread_mutex_t mu;
+    etcd_endpoint **eps;
+    size_t n;
+    size_t next;                        /* round-robin cursor */
+    etcd_channel_settings settings;
+};
+
+etcd_endpoint *etcd_endpoint_ref(etcd_endpoint *ep)
+{
+    atomic_fetch_add_explicit(&ep->refs, 1, memory_order_relaxed);
+    return ep;
+}
+
+void etcd_endpoint_unref(etcd_endpoint *ep)
+{
+    if (!ep || atomic_fetch_sub_explicit(&ep->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    grpc_channel_destroy(ep->channel);
+    free(ep->name);
+    free(ep->target);
+    free(ep);
+}
+
+etcd_endpoint_set *etcd_endpoint_set_new(const etcd_channel_settings *settings)
+{
+    etcd_endpoint_set *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    pthread_mutex_init(&s->mu, NULL);
+    s->settings = *settings;
+    return s;
+}
+
+etcd_code etcd_endpoint_set_replace(etcd_endpoint_set *set, etcd_endpoint_spec *specs, size_t n, etcd_error **err)
+{
+    etcd_endpoint **eps = calloc(n ? n : 1, sizeof *eps);
+    if (!eps)
+        return etcd_error_set(err, ETCD_E_NOMEM, "endpoints: out of memory");
+    pthread_mutex_lock(&set->mu);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < set->n && !eps[i]; j++)
+            if (set->eps[j] && strcmp(set->eps[j]->target, specs[i].target) == 0) {
+                eps[i] = set->eps[j];       /* keep the live channel; the set's ref moves over */
+                set->eps[j] = NULL;
+            }
+        if (eps[i])
+            continue;
+        etcd_endpoint *ep = calloc(1, sizeof *ep);
+        grpc_channel *ch = ep ? etcd_channel_create(specs[i].target, &set->settings) : NULL;
+        if (!ch) {
+            free(ep);
+            for (size_t k = 0; k < i; k++)
+                etcd_endpoint_unref(eps[k]);
+            free(eps);
+            pthread_mutex_unlock(&set->mu);
+            return etcd_error_set(err, ETCD_E_INTERNAL, "endpoint \"%s\": could not create a channel", specs[i].name);
+        }
+        atomic_init(&ep->refs, 1);
+        ep->channel = ch;
+        ep->name = specs[i].name;
+        ep->target = specs[i].target;
+        specs[i].name = specs[i].target = NULL;
+        eps[i] = ep;
+    }
+    etcd_endpoint **old = set->eps;
+    size_t old_n = set->n;
+    set->eps = eps;
+    set->n = n;
+    set->next = 0;
+    pthread_mutex_unlock(&set->mu);
+    for (size_t j = 0; j < old_n; j++)
+        etcd_endpoint_unref(old[j]);
+    free(old);
+    return ETCD_OK;
+}
+
+etcd_endpoint *etcd_endpoint_set_pick(etcd_endpoint_set *set, const etcd_endpoint *avoid)
+{
+    pthread_mutex_lock(&set->mu);
+    etcd_endpoint *best = NULL;
+    int best_rank = 99;
+    size_t best_i = 0;
+    for (size_t k = 0; k < set->n && best_rank > 0; k++) {
+        size_t i = (set->next + k) % set->n;
+        etcd_endpoint *ep = set->eps[i];
+        /* try_to_connect wakes an idle channel: the next pick may find it ready. */
+        grpc_connectivity_state st = grpc_channel_check_connectivity_state(ep->channel, 1);
+        int rank;
+        switch (st) {
+        case GRPC_CHANNEL_READY:
+            rank = 0;
+            break;
+        case GRPC_CHANNEL_IDLE:
+        case GRPC_CHANNEL_CONNECTING:
+            rank = 1;
+            break;
+        default:
+            rank = 2;
+            break;
+        }
+        if (ep == avoid)
+            rank += 3;
+        if (rank < best_rank) {
+            best = ep;
+            best_rank = rank;
+            best_i = i;
+        }
+    }
+    if (best) {
+        set->next = (best_i + 1) % set->n;
+        etcd_endpoint_ref(best);
+    }
+    pthread_mutex_unlock(&set->mu);
+    return best;
+}
+
+size_t etcd_endpoint_set_snapshot(etcd_endpoint_set *set, etcd_endpoint ***out)
+{
+    pthread_mutex_lock(&set->mu);
+    size_t n = set->n;
+    etcd_endpoint **eps = calloc(n ? n : 1, sizeof *eps);
+    if (!eps)
+        n = 0;
+    for (size_t i = 0; i < n; i++)
+        eps[i] = etcd_endpoint_ref(set->eps[i]);
+    pthread_mutex_unlock(&set->mu);
+    *out = eps;
+    return n;
+}
+
+void etcd_endpoints_release(etcd_endpoint **eps, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        etcd_endpoint_unref(eps[i]);
+    free(eps);
+}
+
+size_t etcd_endpoint_set_names(etcd_endpoint_set *set, char *buf, size_t len)
+{
+    size_t total = 0;
+    pthread_mutex_lock(&set->mu);
+    for (size_t i = 0; i < set->n; i++) {
+        int w = snprintf(buf && total < len ? buf + total : NULL, buf && total < len ? len - total : 0, "%s%s",
+                         i ? "," : "", set->eps[i]->name);
+        if (w > 0)
+            total += (size_t)w;
+    }
+    pthread_mutex_unlock(&set->mu);
+    if (buf && len && set->n == 0)
+        buf[0] = 0;
+    return total;
+}
+
+void etcd_endpoint_set_free(etcd_endpoint_set *set)
+{
+    if (!set)
+        return;
+    for (size_t i = 0; i < set->n; i++)
+        etcd_endpoint_unref(set->eps[i]);
+    free(set->eps);
+    pthread_mutex_destroy(&set->mu);
+    free(set);
+}

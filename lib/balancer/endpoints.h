@@ -1,0 +1,42 @@
+/*
+ * The live endpoint set: one refcounted endpoint (with its gRPC channel) per configured address,
+ * and round-robin picking that prefers connected members and skips failing ones.
+ */
+#ifndef ETCDC_ENDPOINTS_H
+#define ETCDC_ENDPOINTS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <grpc/grpc.h>
+
+#include "endpoint_parse.h"
+#include "transport/channel.h"
+
+typedef struct etcd_endpoint {
+    atomic_int refs;
+    char *name;
+    char *target;
+    grpc_channel *channel;
+} etcd_endpoint;
+
+typedef struct etcd_endpoint_set etcd_endpoint_set;
+
+etcd_endpoint_set *etcd_endpoint_set_new(const etcd_channel_settings *settings);
+/* Replaces the endpoints (taking the specs' strings). Endpoints whose target is unchanged keep
+ * their channel. Calls holding a removed endpoint finish on it. */
+etcd_code etcd_endpoint_set_replace(etcd_endpoint_set *set, etcd_endpoint_spec *specs, size_t n, etcd_error **err);
+/* The next endpoint to use, referenced (drop with etcd_endpoint_unref()). Prefers READY
+ * channels, then ones connecting or idle, then any; `avoid` is taken only when it is the last
+ * choice. Never NULL while the set is not empty. */
+etcd_endpoint *etcd_endpoint_set_pick(etcd_endpoint_set *set, const etcd_endpoint *avoid);
+/* A referenced copy of the current endpoints; free with etcd_endpoints_release(). */
+size_t etcd_endpoint_set_snapshot(etcd_endpoint_set *set, etcd_endpoint ***out);
+void etcd_endpoints_release(etcd_endpoint **eps, size_t n);
+/* The current names, comma-separated, like snprintf. */
+size_t etcd_endpoint_set_names(etcd_endpoint_set *set, char *buf, size_t len);
+void etcd_endpoint_set_free(etcd_endpoint_set *set);
+
+etcd_endpoint *etcd_endpoint_ref(etcd_endpoint *ep);
+void etcd_endpoint_unref(etcd_endpoint *ep);
+
+#endif

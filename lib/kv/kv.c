@@ -1,0 +1,81 @@
+/* The public KV entry points: argument checks, then everything goes through do_op. */
+#include <stdbool.h>
+
+#include "error/error_internal.h"
+#include "kv_iface.h"
+#include "op_internal.h"
+
+static etcd_code check_common(etcd_kv *kv, etcd_response **resp, etcd_error **err, const char *what)
+{
+    if (resp)
+        *resp = NULL;
+    if (!kv)
+        return etcd_error_set(err, ETCD_E_INVALID_ARGUMENT, "%s: kv is NULL", what);
+    if (!resp)
+        return etcd_error_set(err, ETCD_E_INVALID_ARGUMENT, "%s: resp (the out-pointer) is NULL", what);
+    return ETCD_OK;
+}
+
+etcd_code etcd_kv_do(etcd_kv *kv, const etcd_op *op, etcd_response **resp, etcd_error **err)
+{
+    etcd_code rc = check_common(kv, resp, err, "do");
+    if (rc != ETCD_OK)
+        return rc;
+    rc = etcd_op_check(op, err);
+    if (rc != ETCD_OK)
+        return rc;
+    return kv->ops->do_op(kv, op, resp, err);
+}
+
+/* Builds an op, sends it through do, frees it. */
+static etcd_code do_built(etcd_kv *kv, etcd_op *op, etcd_response **resp, etcd_error **err, const char *what)
+{
+    if (!op)
+        return etcd_error_set(err, ETCD_E_NOMEM, "%s: out of memory", what);
+    etcd_code rc = etcd_kv_do(kv, op, resp, err);
+    etcd_op_free(op);
+    return rc;
+}
+
+etcd_code etcd_kv_put(etcd_kv *kv, const void *key, size_t key_len, const void *value, size_t value_len,
+                      etcd_response **resp, etcd_error **err)
+{
+    etcd_code rc = check_common(kv, resp, err, "put");
+    return rc != ETCD_OK ? rc : do_built(kv, etcd_op_put(key, key_len, value, value_len), resp, err, "put");
+}
+
+etcd_code etcd_kv_get(etcd_kv *kv, const void *key, size_t key_len, etcd_response **resp, etcd_error **err)
+{
+    etcd_code rc = check_common(kv, resp, err, "get");
+    return rc != ETCD_OK ? rc : do_built(kv, etcd_op_get(key, key_len), resp, err, "get");
+}
+
+etcd_code etcd_kv_delete(etcd_kv *kv, const void *key, size_t key_len, etcd_response **resp, etcd_error **err)
+{
+    etcd_code rc = check_common(kv, resp, err, "delete");
+    return rc != ETCD_OK ? rc : do_built(kv, etcd_op_delete(key, key_len), resp, err, "delete");
+}
+
+etcd_code etcd_kv_compact(etcd_kv *kv, int64_t revision, int physical, etcd_response **resp, etcd_error **err)
+{
+    etcd_code rc = check_common(kv, resp, err, "compact");
+    if (rc != ETCD_OK)
+        return rc;
+    etcd_op *op = etcd_op_compact(revision);
+    if (op && physical)
+        etcd_op_with_physical(op);
+    return do_built(kv, op, resp, err, "compact");
+}
+
+etcd_code etcd_kv_txn(etcd_kv *kv, const etcd_txn *txn, etcd_response **resp, etcd_error **err)
+{
+    etcd_code rc = check_common(kv, resp, err, "txn");
+    if (rc != ETCD_OK)
+        return rc;
+    rc = etcd_txn_check(txn, err);
+    if (rc != ETCD_OK)
+        return rc;
+    etcd_op op;
+    etcd_op_wrap_txn(&op, txn);
+    return kv->ops->do_op(kv, &op, resp, err);
+}

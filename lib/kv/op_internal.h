@@ -1,0 +1,62 @@
+/*
+ * Internal shape of ops, compares and txns. An op *is* its protobuf request, built in place and
+ * ready to send: sending reads it without building or copying anything.
+ */
+#ifndef ETCDC_OP_INTERNAL_H
+#define ETCDC_OP_INTERNAL_H
+
+#include <stdbool.h>
+#include <etcdc/op.h>
+#include <etcdc/txn.h>
+
+#include "rpc.pb-c.h"
+
+/* The first error met while building, kept for the send. */
+typedef struct etcd_sticky {
+    etcd_code code;
+    char *message;
+} etcd_sticky;
+
+etcd_code etcd_sticky_fail(etcd_sticky *s, etcd_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+etcd_code etcd_sticky_report(const etcd_sticky *s, etcd_error **err);
+void etcd_sticky_clear(etcd_sticky *s);
+
+struct etcd_op {
+    etcd_op_type type;
+    union {
+        Etcdserverpb__RangeRequest range;
+        Etcdserverpb__PutRequest put;
+        Etcdserverpb__DeleteRangeRequest del;
+        Etcdserverpb__CompactionRequest compact;
+    } req;
+    etcd_txn *txn;          /* ETCD_OP_TXN */
+    bool txn_borrowed;      /* a stack op wrapping a caller's txn: do not free it */
+    bool prefix;            /* range end follows the key as a prefix end */
+    int64_t timeout_ms;     /* 0: client default */
+    int require_leader;     /* -1: client default */
+    etcd_sticky error;
+};
+
+struct etcd_cmp {
+    Etcdserverpb__Compare msg;
+    etcd_sticky error;
+};
+
+struct etcd_txn {
+    Etcdserverpb__TxnRequest req;
+    etcd_op **then_ops, **else_ops;          /* owned; req.success/failure point into them */
+    Etcdserverpb__RequestOp *then_wrap, *else_wrap;
+    size_t then_cap, else_cap, cmp_cap;
+    etcd_cmp **cmps;                         /* owned; req.compare points at their messages */
+    etcd_sticky error;
+};
+
+/* The request message to send for an op. */
+const ProtobufCMessage *etcd_op_message(const etcd_op *op);
+/* A stack op that sends `txn` without owning it (etcd_kv_txn()). */
+void etcd_op_wrap_txn(etcd_op *op, const etcd_txn *txn);
+/* Fills a RequestOp that points at op's request (op must be get/put/delete/txn). */
+void etcd_op_to_request_op(etcd_op *op, Etcdserverpb__RequestOp *out);
+
+#endif

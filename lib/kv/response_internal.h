@@ -1,0 +1,22 @@
+/* Internal shape of responses: the unpacked protobuf message plus views of txn sub-responses. */
+#ifndef ETCDC_RESPONSE_INTERNAL_H
+#define ETCDC_RESPONSE_INTERNAL_H
+
+#include <etcdc/response.h>
+
+#include "rpc.pb-c.h"
+
+struct etcd_response {
+    etcd_op_type type;
+    const ProtobufCMessage *msg;         /* the Range/Put/DeleteRange/Txn/Compaction response */
+    const Etcdserverpb__ResponseHeader *header;
+    etcd_response *subs;                 /* txn: one view per sub-response (borrowed messages) */
+    size_t n_subs;
+    ProtobufCMessage *owned;             /* the root owns the unpacked message; views own nothing */
+};
+
+/* Takes ownership of msg (freed with protobuf_c_message_free_unpacked) and builds the views.
+ * Returns NULL when out of memory (msg is freed then). */
+etcd_response *etcd_response_new(etcd_op_type type, ProtobufCMessage *msg);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * The contract between the layers of the request path.
+ *
+ *   KV (lib/kv) --generated stub--> retry service (lib/retry) --> channel service (lib/transport)
+ *
+ * Every layer below KV is a ProtobufCService, so the protoc-c generated client stubs
+ * (etcdserverpb__kv__range(service, req, closure, closure_data) ...) drive whichever layer they
+ * are given, and a wrapper has the same interface as what it wraps.
+ *
+ * Our rules for invoke(service, method, input, closure, closure_data):
+ *  - closure_data is an etcd_rpc: call options in, result out.
+ *  - input must stay valid until the closure has run.
+ *  - the closure runs exactly once: with the unpacked response (which it then owns and frees with
+ *    protobuf_c_message_free_unpacked) and rpc->code == ETCD_OK, or with NULL and a failure code.
+ *  - it runs on the client's loop thread, or, when the call could not be started, inside invoke.
+ */
+#ifndef ETCDC_RPC_H
+#define ETCDC_RPC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <protobuf-c/protobuf-c.h>
+#include <etcdc/error.h>
+
+struct etcd_endpoint;
+
+typedef struct etcd_rpc {
+    /* in */
+    int64_t deadline_ms;            /* absolute, monotonic clock; 0: none */
+    bool require_leader;
+    struct etcd_endpoint *endpoint; /* where the channel service sends it (set by the balancer) */
+    /* out */
+    etcd_code code;
+    int grpc_status;                /* -1: no call was made */
+    char *details;                  /* owned: the status message, or NULL */
+    char *endpoint_name;            /* owned: the endpoint the call went to, or NULL */
+    bool maybe_sent;                /* the request may have reached a server */
+    bool outcome_unknown;           /* set by the retry layer: a write that may have been applied */
+} etcd_rpc;
+
+/* Clears the result fields (frees their strings) and sets "no call made". */
+void etcd_rpc_reset_result(etcd_rpc *rpc);
+/* Moves the result of `from` into `to` (to's old result is freed; from's is reset). */
+void etcd_rpc_move_result(etcd_rpc *to, etcd_rpc *from);
+/* Sets a failure that happened before any call was made. */
+void etcd_rpc_fail(etcd_rpc *rpc, etcd_code code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Now, on the monotonic clock, in ms. */
+int64_t etcd_now_ms(void);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * The client's event loop: one gRPC completion queue and the one library thread that drives it.
+ * Every completion (call finished, connectivity changed) and every timer runs on that thread.
+ */
+#ifndef ETCDC_LOOP_H
+#define ETCDC_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <grpc/grpc.h>
+
+/* Every tag given to the completion queue is one of these; `done` runs on the loop thread. */
+typedef struct etcd_tag {
+    void (*done)(struct etcd_tag *tag, bool ok);
+} etcd_tag;
+
+typedef struct etcd_timer {
+    void (*fire)(struct etcd_timer *t);
+    int64_t when_ms;            /* monotonic */
+    size_t heap_index;          /* internal */
+} etcd_timer;
+
+typedef struct etcd_loop etcd_loop;
+
+/* Creates the queue and starts the thread. NULL on failure. */
+etcd_loop *etcd_loop_new(void);
+grpc_completion_queue *etcd_loop_cq(etcd_loop *loop);
+/* Whether the caller is the loop thread. */
+bool etcd_loop_on_thread(const etcd_loop *loop);
+/* Arms a timer; loop thread only. Returns false when out of memory. */
+bool etcd_loop_timer_add(etcd_loop *loop, etcd_timer *t, int64_t when_ms);
+/* Shuts the queue down and joins the thread. Everything that can complete on the queue must
+ * have completed or been cancelled first; timers still armed fire before the thread ends. */
+void etcd_loop_free(etcd_loop *loop);
+
+#endif

@@ -1,0 +1,266 @@
+/*
+ * Unary calls over gRPC core, as a ProtobufCService: pack the request, send it in one batch,
+ * unpack the answer, map the status. The method path comes from the generated service
+ * descriptor ("/" + service name + "/" + method name).
+ */
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/support/alloc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "balancer/endpoints.h"
+#include "error/error_internal.h"
+#include "rpc/rpc.h"
+#include "transport.h"
+
+typedef struct unary_call unary_call;
+
+struct etcd_transport {
+    etcd_loop *loop;
+    pthread_mutex_t mu;
+    unary_call *active;         /* doubly linked list of calls in flight */
+};
+
+struct unary_call {
+    etcd_tag tag;
+    unary_call *prev, *next;
+    etcd_transport *t;
+    grpc_call *call;
+    grpc_metadata md[1];
+    grpc_metadata_array init_md, trailing_md;
+    grpc_byte_buffer *send, *recv;
+    grpc_status_code status;
+    grpc_slice details;
+    const ProtobufCMessageDescriptor *out;
+    ProtobufCClosure closure;
+    etcd_rpc *rpc;
+};
+
+typedef struct channel_service {
+    ProtobufCService base;
+    etcd_transport *t;
+    grpc_slice *paths;          /* one per method */
+} channel_service;
+
+etcd_transport *etcd_transport_new(etcd_loop *loop)
+{
+    etcd_transport *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->loop = loop;
+    pthread_mutex_init(&t->mu, NULL);
+    return t;
+}
+
+etcd_loop *etcd_transport_loop(etcd_transport *t)
+{
+    return t->loop;
+}
+
+void etcd_transport_cancel_all(etcd_transport *t)
+{
+    pthread_mutex_lock(&t->mu);
+    for (unary_call *c = t->active; c; c = c->next)
+        grpc_call_cancel(c->call, NULL);
+    pthread_mutex_unlock(&t->mu);
+}
+
+void etcd_transport_free(etcd_transport *t)
+{
+    if (!t)
+        return;
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+}
+
+static gpr_timespec deadline_of(const etcd_rpc *rpc)
+{
+    if (rpc->deadline_ms <= 0)
+        return gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    int64_t left = rpc->deadline_ms - etcd_now_ms();
+    return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(left > 0 ? left : 0, GPR_TIMESPAN));
+}
+
+static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
+{
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    grpc_slice s = grpc_slice_malloc(n);
+    protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(s));
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    return bb;
+}
+
+static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *d, grpc_byte_buffer *bb)
+{
+    grpc_byte_buffer_reader r;
+    if (!grpc_byte_buffer_reader_init(&r, bb))
+        return NULL;
+    grpc_slice s = grpc_byte_buffer_reader_readall(&r);
+    grpc_byte_buffer_reader_destroy(&r);
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+    grpc_slice_unref(s);
+    return m;
+}
+
+/* gRPC's message when the call found no connection to use: it never left the client. */
+static bool never_sent(grpc_status_code st, const char *details, size_t len)
+{
+    static const char no_conn[] = "failed to connect to all addresses";
+    return st == GRPC_STATUS_UNAVAILABLE && len >= sizeof no_conn - 1 && memcmp(details, no_conn, sizeof no_conn - 1) == 0;
+}
+
+static void unary_done(etcd_tag *tag, bool ok)
+{
+    unary_call *c = (unary_call *)tag;
+    etcd_rpc *rpc = c->rpc;
+    ProtobufCMessage *msg = NULL;
+
+    pthread_mutex_lock(&c->t->mu);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->t->active = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&c->t->mu);
+
+    rpc->grpc_status = (int)c->status;
+    size_t dlen = GRPC_SLICE_LENGTH(c->details);
+    const char *d = (const char *)GRPC_SLICE_START_PTR(c->details);
+    if (!ok) {
+        rpc->code = ETCD_E_INTERNAL;
+        rpc->details = strdup("gRPC batch failed");
+        rpc->maybe_sent = true;
+    } else if (c->status == GRPC_STATUS_OK) {
+        msg = c->recv ? unpack(c->out, c->recv) : NULL;
+        if (!msg) {
+            rpc->code = ETCD_E_PROTOCOL;
+            rpc->details = strdup(c->recv ? "the response could not be decoded" : "the server sent no response");
+        }
+        rpc->maybe_sent = true;
+    } else {
+        rpc->code = etcd_status_to_code((int)c->status, d, dlen);
+        rpc->details = dlen ? strndup(d, dlen) : NULL;
+        rpc->maybe_sent = !never_sent(c->status, d, dlen);
+    }
+
+    grpc_metadata_array_destroy(&c->init_md);
+    grpc_metadata_array_destroy(&c->trailing_md);
+    grpc_byte_buffer_destroy(c->send);
+    if (c->recv)
+        grpc_byte_buffer_destroy(c->recv);
+    grpc_slice_unref(c->details);
+    grpc_call_unref(c->call);
+    ProtobufCClosure closure = c->closure;
+    free(c);
+    closure(msg, rpc);
+}
+
+static void channel_invoke(ProtobufCService *service, unsigned method, const ProtobufCMessage *input,
+                           ProtobufCClosure closure, void *closure_data)
+{
+    channel_service *cs = (channel_service *)service;
+    etcd_rpc *rpc = closure_data;
+    etcd_endpoint *ep = rpc->endpoint;
+    etcd_rpc_reset_result(rpc);
+    rpc->endpoint_name = strdup(ep->name);
+
+    unary_call *c = calloc(1, sizeof *c);
+    if (!c) {
+        rpc->code = ETCD_E_NOMEM;
+        closure(NULL, rpc);
+        return;
+    }
+    c->tag.done = unary_done;
+    c->t = cs->t;
+    c->rpc = rpc;
+    c->closure = closure;
+    c->out = service->descriptor->methods[method].output;
+    c->details = grpc_empty_slice();
+    grpc_metadata_array_init(&c->init_md);
+    grpc_metadata_array_init(&c->trailing_md);
+    c->send = pack(input);
+    c->call = grpc_channel_create_call(ep->channel, NULL, GRPC_PROPAGATE_DEFAULTS, etcd_loop_cq(cs->t->loop),
+                                       cs->paths[method], NULL, deadline_of(rpc), NULL);
+
+    size_t nmd = 0;
+    if (rpc->require_leader) {
+        c->md[0].key = grpc_slice_from_static_string("hasleader");
+        c->md[0].value = grpc_slice_from_static_string("true");
+        nmd = 1;
+    }
+    grpc_op ops[6];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = nmd;
+    ops[0].data.send_initial_metadata.metadata = c->md;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = c->send;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &c->init_md;
+    ops[4].op = GRPC_OP_RECV_MESSAGE;
+    ops[4].data.recv_message.recv_message = &c->recv;
+    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[5].data.recv_status_on_client.trailing_metadata = &c->trailing_md;
+    ops[5].data.recv_status_on_client.status = &c->status;
+    ops[5].data.recv_status_on_client.status_details = &c->details;
+
+    /* Registered before the batch starts, so a concurrent cancel_all cannot miss it. */
+    pthread_mutex_lock(&cs->t->mu);
+    c->next = cs->t->active;
+    if (c->next)
+        c->next->prev = c;
+    cs->t->active = c;
+    grpc_call_error e = grpc_call_start_batch(c->call, ops, 6, &c->tag, NULL);
+    if (e != GRPC_CALL_OK) {
+        cs->t->active = c->next;
+        if (c->next)
+            c->next->prev = NULL;
+    }
+    pthread_mutex_unlock(&cs->t->mu);
+    if (e != GRPC_CALL_OK) {
+        /* A failed start changes nothing and completes nothing: clean up here. */
+        grpc_metadata_array_destroy(&c->init_md);
+        grpc_metadata_array_destroy(&c->trailing_md);
+        grpc_byte_buffer_destroy(c->send);
+        grpc_call_unref(c->call);
+        free(c);
+        etcd_rpc_fail(rpc, ETCD_E_INTERNAL, "could not start the call: %s", grpc_call_error_to_string(e));
+        closure(NULL, rpc);
+    }
+}
+
+static void channel_service_destroy(ProtobufCService *service)
+{
+    channel_service *cs = (channel_service *)service;
+    for (unsigned i = 0; i < service->descriptor->n_methods; i++)
+        grpc_slice_unref(cs->paths[i]);
+    free(cs->paths);
+    free(cs);
+}
+
+ProtobufCService *etcd_channel_service_new(etcd_transport *t, const ProtobufCServiceDescriptor *desc)
+{
+    channel_service *cs = calloc(1, sizeof *cs);
+    if (!cs)
+        return NULL;
+    cs->paths = calloc(desc->n_methods, sizeof *cs->paths);
+    if (!cs->paths) {
+        free(cs);
+        return NULL;
+    }
+    for (unsigned i = 0; i < desc->n_methods; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "/%s/%s", desc->name, desc->methods[i].name);
+        cs->paths[i] = grpc_slice_from_copied_string(path);
+    }
+    cs->base.descriptor = desc;
+    cs->base.invoke = channel_invoke;
+    cs->base.destroy = channel_service_destroy;
+    cs->t = t;
+    return &cs->base;
+}
