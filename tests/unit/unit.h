@@ -1,0 +1,31 @@
+/* Shared includes and small assertions for the unit tests. */
+#ifndef ETCDC_TESTS_UNIT_H
+#define ETCDC_TESTS_UNIT_H
+
+/* cmocka.h needs these before it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <string.h>
+
+/* `hay` (a C string) contains `needle`. Prints both on failure. */
+#define assert_contains(hay, needle)                                                                          \
+    do {                                                                                                      \
+        const char *hay_ = (hay);                                                                             \
+        assert_non_null(hay_);                                                                                \
+        if (!strstr(hay_, (needle)))                                                                          \
+            fail_msg("\"%s\" does not contain \"%s\"", hay_, (needle));                                       \
+    } while (0)
+
+/* A protobuf bytes field holds exactly `len` bytes equal to `data`. */
+#define assert_bytes(field, data, n)                                                                          \
+    do {                                                                                                      \
+        assert_int_equal((field).len, (n));                                                                   \
+        if ((n) > 0)                                                                                          \
+            assert_memory_equal((field).data, (data), (n));                                                   \
+    } while (0)
+
+#endif
