@@ -2,7 +2,7 @@
  * etcdc/etcdc.h - the whole etcdc API: a C client for etcd's v3 API.
  *
  * Start with client.h (connecting), kv.h (requests), op.h and txn.h (building requests),
- * response.h (reading answers) and error.h (failures).
+ * response.h (reading answers), error.h (failures) and async.h (calls with callbacks).
  */
 #ifndef ETCDC_ETCDC_H
 #define ETCDC_ETCDC_H
@@ -15,5 +15,6 @@
 #include <etcdc/txn.h>
 #include <etcdc/response.h>
 #include <etcdc/kv.h>
+#include <etcdc/async.h>
 
 #endif /* ETCDC_ETCDC_H */

@@ -1,11 +1,14 @@
 /* The client: wires loop, transport, endpoints and services together; closing in order. */
 #include <grpc/grpc.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "balancer/endpoint_parse.h"
 #include "client_internal.h"
 #include "error/error_internal.h"
+#include "kv/kv_call.h"
 #include "retry/retry_service.h"
 #include "rpc.pb-c.h"
 
@@ -35,6 +38,8 @@ static void client_destroy(etcd_client *c)
     etcd_endpoint_set_free(c->eps);
     etcd_loop_free(c->loop);
     etcd_transport_free(c->transport);
+    if (c->event_fd >= 0)
+        close(c->event_fd);
     pthread_cond_destroy(&c->idle);
     pthread_mutex_destroy(&c->mu);
     free(c);
@@ -66,6 +71,15 @@ etcd_code etcd_client_new(const etcd_config *cfg, etcd_client **out, etcd_error 
     c->cfg.endpoints = NULL;
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->idle, NULL);
+    c->event_fd = -1;
+    if (cfg->dispatch == ETCD_DISPATCH_CALLER) {
+        c->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (c->event_fd < 0) {
+            etcd_endpoint_specs_free(specs, n);
+            client_destroy(c);
+            return etcd_error_set(err, ETCD_E_INTERNAL, "client_new: eventfd failed");
+        }
+    }
     c->loop = etcd_loop_new();
     c->transport = c->loop ? etcd_transport_new(c->loop) : NULL;
     c->eps = etcd_endpoint_set_new(&cfg->channel);
@@ -106,8 +120,10 @@ void etcd_client_free(etcd_client *c)
     pthread_mutex_lock(&c->mu);
     while (c->inflight > 0) {
         pthread_mutex_unlock(&c->mu);
-        /* A call may have been between attempts when we cancelled: cancel again until idle. */
+        /* A call may have been between attempts when we cancelled: cancel again until idle.
+         * In caller-dispatch mode, finished calls are run here: nobody else will now. */
         etcd_transport_cancel_all(c->transport);
+        etcd_client_dispatch(c);
         pthread_mutex_lock(&c->mu);
         if (c->inflight > 0) {
             struct timespec ts;
@@ -151,4 +167,45 @@ size_t etcd_client_endpoints(etcd_client *c, char *buf, size_t len)
         return 0;
     }
     return etcd_endpoint_set_names(c->eps, buf, len);
+}
+
+void etcd_client_queue_ready(etcd_client *c, kv_call *call)
+{
+    pthread_mutex_lock(&c->mu);
+    call->next_ready = NULL;
+    if (c->ready_tail)
+        c->ready_tail->next_ready = call;
+    else
+        c->ready_head = call;
+    c->ready_tail = call;
+    pthread_mutex_unlock(&c->mu);
+    uint64_t one = 1;
+    ssize_t w = write(c->event_fd, &one, sizeof one);
+    (void)w; /* EAGAIN means the counter is already non-zero: the fd is readable anyway */
+}
+
+int etcd_client_fd(etcd_client *c)
+{
+    return c ? c->event_fd : -1;
+}
+
+int etcd_client_dispatch(etcd_client *c)
+{
+    if (!c || c->event_fd < 0)
+        return 0;
+    uint64_t n;
+    ssize_t r = read(c->event_fd, &n, sizeof n);
+    (void)r;
+    pthread_mutex_lock(&c->mu);
+    kv_call *list = c->ready_head;
+    c->ready_head = c->ready_tail = NULL;
+    pthread_mutex_unlock(&c->mu);
+    int ran = 0;
+    while (list) {
+        kv_call *next = list->next_ready;
+        etcd_kv_call_run_callback(list);
+        list = next;
+        ran++;
+    }
+    return ran;
 }

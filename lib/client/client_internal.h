@@ -20,6 +20,7 @@ struct etcd_config {
     int64_t auto_sync_ms;
     etcd_channel_settings channel;
     etcd_retry_policy retry;
+    etcd_dispatch dispatch;
 };
 
 struct etcd_client {
@@ -34,7 +35,14 @@ struct etcd_client {
     pthread_cond_t idle;
     int inflight;                   /* calls between begin and end */
     bool closing;
+
+    /* ETCD_DISPATCH_CALLER: finished async calls waiting for etcd_client_dispatch(). */
+    int event_fd;
+    struct kv_call *ready_head, *ready_tail;
 };
+
+/* Queues a finished async call for etcd_client_dispatch() and wakes the caller's loop. */
+void etcd_client_queue_ready(etcd_client *c, struct kv_call *call);
 
 /* Every call brackets itself with these, so closing can wait for calls in flight. */
 etcd_code etcd_client_call_begin(etcd_client *c, etcd_error **err);

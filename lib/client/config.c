@@ -127,3 +127,12 @@ etcd_code etcd_config_set_auto_sync_interval_ms(etcd_config *cfg, int64_t ms)
     cfg->auto_sync_ms = ms;
     return ETCD_OK;
 }
+
+etcd_code etcd_config_set_dispatch(etcd_config *cfg, etcd_dispatch mode)
+{
+    CHECK_CFG(cfg);
+    if (mode != ETCD_DISPATCH_THREAD && mode != ETCD_DISPATCH_CALLER)
+        return ETCD_E_INVALID_ARGUMENT;
+    cfg->dispatch = mode;
+    return ETCD_OK;
+}

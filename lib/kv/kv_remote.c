@@ -1,97 +1,203 @@
 /*
  * The client's KV implementation: an op's request goes to the generated KV stub, which drives
- * the retry service; the caller's thread waits for the closure.
+ * the retry service. Sync calls wait on the caller's thread; async calls complete through a
+ * callback, run on the loop thread or queued for etcd_client_dispatch().
  */
-#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "client/client_internal.h"
 #include "error/error_internal.h"
+#include "kv_call.h"
+#include "kv_iface.h"
 #include "op_internal.h"
 #include "response_internal.h"
 #include "rpc.pb-c.h"
-#include "rpc/rpc.h"
-
-typedef struct sync_call {
-    etcd_rpc rpc;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;
-    ProtobufCMessage *msg;
-} sync_call;
-
-static void sync_done(const ProtobufCMessage *msg, void *data)
-{
-    sync_call *s = data;
-    pthread_mutex_lock(&s->mu);
-    s->msg = (ProtobufCMessage *)msg;
-    s->done = true;
-    pthread_cond_signal(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-}
 
 static const char *const op_names[] = {"get", "put", "delete", "txn", "compact"};
 
-/* Hands the op's request to the generated stub for its method. */
-static void start(ProtobufCService *svc, const etcd_op *op, sync_call *s)
+static void kv_call_unref(kv_call *c)
 {
-    switch (op->type) {
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    if (c->owned_req)
+        protobuf_c_message_free_unpacked(c->owned_req, NULL);
+    free(c->owned_buf);
+    etcd_cancel_destroy(&c->cancel);
+    free(c);
+}
+
+/* Turns the rpc result into a response or an error. */
+static etcd_code settle(kv_call *c, ProtobufCMessage *msg, etcd_response **resp, etcd_error **err)
+{
+    *resp = NULL;
+    if (c->rpc.code == ETCD_OK) {
+        *resp = etcd_response_new(c->type, msg);
+        return *resp ? ETCD_OK : etcd_error_set(err, ETCD_E_NOMEM, "%s: out of memory", op_names[c->type]);
+    }
+    etcd_code rc = c->rpc.outcome_unknown ? ETCD_E_OUTCOME_UNKNOWN : c->rpc.code;
+    if (err)
+        *err = etcd_error_new_call(rc, c->rpc.code, c->rpc.grpc_status, c->rpc.details, c->rpc.endpoint_name,
+                                   op_names[c->type]);
+    return rc;
+}
+
+void etcd_kv_call_run_callback(kv_call *c)
+{
+    etcd_client *client = c->client;
+    c->cb(c->code, c->resp, c->err, c->user_data);
+    kv_call_unref(c);
+    etcd_client_call_end(client);
+}
+
+static void sync_done(const ProtobufCMessage *msg, void *data)
+{
+    kv_call *c = data;
+    pthread_mutex_lock(&c->mu);
+    c->msg = (ProtobufCMessage *)msg;
+    c->done = true;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void async_done(const ProtobufCMessage *msg, void *data)
+{
+    kv_call *c = data;
+    c->code = settle(c, (ProtobufCMessage *)msg, &c->resp, &c->err);
+    etcd_rpc_reset_result(&c->rpc);
+    if (c->client->cfg.dispatch == ETCD_DISPATCH_CALLER)
+        etcd_client_queue_ready(c->client, c);
+    else
+        etcd_kv_call_run_callback(c);
+}
+
+/* Hands the request to the generated stub for its method. */
+static void start(kv_call *c, ProtobufCClosure done)
+{
+    ProtobufCService *svc = c->client->kv_service;
+    switch (c->type) {
     case ETCD_OP_GET:
-        etcdserverpb__kv__range(svc, &op->req.range, (Etcdserverpb__RangeResponse_Closure)sync_done, s);
+        etcdserverpb__kv__range(svc, (const Etcdserverpb__RangeRequest *)c->req,
+                                (Etcdserverpb__RangeResponse_Closure)done, c);
         break;
     case ETCD_OP_PUT:
-        etcdserverpb__kv__put(svc, &op->req.put, (Etcdserverpb__PutResponse_Closure)sync_done, s);
+        etcdserverpb__kv__put(svc, (const Etcdserverpb__PutRequest *)c->req, (Etcdserverpb__PutResponse_Closure)done,
+                              c);
         break;
     case ETCD_OP_DELETE:
-        etcdserverpb__kv__delete_range(svc, &op->req.del, (Etcdserverpb__DeleteRangeResponse_Closure)sync_done, s);
+        etcdserverpb__kv__delete_range(svc, (const Etcdserverpb__DeleteRangeRequest *)c->req,
+                                       (Etcdserverpb__DeleteRangeResponse_Closure)done, c);
         break;
     case ETCD_OP_TXN:
-        etcdserverpb__kv__txn(svc, &op->txn->req, (Etcdserverpb__TxnResponse_Closure)sync_done, s);
+        etcdserverpb__kv__txn(svc, (const Etcdserverpb__TxnRequest *)c->req, (Etcdserverpb__TxnResponse_Closure)done,
+                              c);
         break;
     case ETCD_OP_COMPACT:
-        etcdserverpb__kv__compact(svc, &op->req.compact, (Etcdserverpb__CompactionResponse_Closure)sync_done, s);
+        etcdserverpb__kv__compact(svc, (const Etcdserverpb__CompactionRequest *)c->req,
+                                  (Etcdserverpb__CompactionResponse_Closure)done, c);
         break;
     }
+}
+
+static void init_call(kv_call *c, etcd_client *client, const etcd_op *op)
+{
+    c->client = client;
+    c->type = op->type;
+    c->rpc.grpc_status = -1;
+    int64_t timeout = op->timeout_ms > 0 ? op->timeout_ms : client->cfg.request_timeout_ms;
+    c->rpc.deadline_ms = timeout > 0 ? etcd_now_ms() + timeout : 0;
+    c->rpc.require_leader = op->require_leader >= 0 ? op->require_leader != 0 : client->cfg.require_leader;
 }
 
 static etcd_code remote_do(etcd_kv *kv, const etcd_op *op, etcd_response **resp, etcd_error **err)
 {
-    etcd_client *c = (etcd_client *)kv;
-    etcd_code rc = etcd_client_call_begin(c, err);
+    etcd_client *client = (etcd_client *)kv;
+    if (etcd_loop_on_thread(client->loop))
+        return etcd_error_set(err, ETCD_E_INVALID_ARGUMENT,
+                              "%s: a sync call from a callback of the same client would wait for itself",
+                              op_names[op->type]);
+    etcd_code rc = etcd_client_call_begin(client, err);
     if (rc != ETCD_OK)
         return rc;
-
-    sync_call s = {.rpc.grpc_status = -1};
-    int64_t timeout = op->timeout_ms > 0 ? op->timeout_ms : c->cfg.request_timeout_ms;
-    s.rpc.deadline_ms = timeout > 0 ? etcd_now_ms() + timeout : 0;
-    s.rpc.require_leader = op->require_leader >= 0 ? op->require_leader != 0 : c->cfg.require_leader;
-    pthread_mutex_init(&s.mu, NULL);
-    pthread_cond_init(&s.cv, NULL);
-
-    start(c->kv_service, op, &s);
-
-    pthread_mutex_lock(&s.mu);
-    while (!s.done)
-        pthread_cond_wait(&s.cv, &s.mu);
-    pthread_mutex_unlock(&s.mu);
-    pthread_cond_destroy(&s.cv);
-    pthread_mutex_destroy(&s.mu);
-
-    if (s.rpc.code == ETCD_OK) {
-        *resp = etcd_response_new(op->type, s.msg);
-        rc = *resp ? ETCD_OK : etcd_error_set(err, ETCD_E_NOMEM, "%s: out of memory", op_names[op->type]);
-    } else {
-        rc = s.rpc.outcome_unknown ? ETCD_E_OUTCOME_UNKNOWN : s.rpc.code;
-        if (err) {
-            *err = etcd_error_new_call(rc, s.rpc.code, s.rpc.grpc_status, s.rpc.details, s.rpc.endpoint_name,
-                                       op_names[op->type]);
-        }
-    }
-    etcd_rpc_reset_result(&s.rpc);
-    etcd_client_call_end(c);
+    kv_call c;
+    memset(&c, 0, sizeof c);
+    init_call(&c, client, op);
+    c.req = etcd_op_message(op);
+    pthread_mutex_init(&c.mu, NULL);
+    pthread_cond_init(&c.cv, NULL);
+    /* The client's close cancels sync calls through the transport; no token needed. */
+    start(&c, sync_done);
+    pthread_mutex_lock(&c.mu);
+    while (!c.done)
+        pthread_cond_wait(&c.cv, &c.mu);
+    pthread_mutex_unlock(&c.mu);
+    pthread_cond_destroy(&c.cv);
+    pthread_mutex_destroy(&c.mu);
+    rc = settle(&c, c.msg, resp, err);
+    etcd_rpc_reset_result(&c.rpc);
+    etcd_client_call_end(client);
     return rc;
+}
+
+/* An owned copy of the op's request: packed and unpacked, so it shares nothing with the op. */
+static ProtobufCMessage *copy_request(const etcd_op *op)
+{
+    const ProtobufCMessage *m = etcd_op_message(op);
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t stack[512];
+    uint8_t *buf = n <= sizeof stack ? stack : malloc(n);
+    if (!buf)
+        return NULL;
+    protobuf_c_message_pack(m, buf);
+    ProtobufCMessage *copy = protobuf_c_message_unpack(m->descriptor, NULL, n, buf);
+    if (buf != stack)
+        free(buf);
+    return copy;
+}
+
+static etcd_code remote_do_async(etcd_kv *kv, const etcd_op *op, etcd_callback cb, void *user_data,
+                                 etcd_call **handle, etcd_error **err)
+{
+    etcd_client *client = (etcd_client *)kv;
+    kv_call *c = calloc(1, sizeof *c);
+    if (!c)
+        return etcd_error_set(err, ETCD_E_NOMEM, "%s: out of memory", op_names[op->type]);
+    init_call(c, client, op);
+    c->owned_req = copy_request(op);
+    if (!c->owned_req) {
+        free(c);
+        return etcd_error_set(err, ETCD_E_NOMEM, "%s: out of memory", op_names[op->type]);
+    }
+    c->req = c->owned_req;
+    c->cb = cb;
+    c->user_data = user_data;
+    etcd_cancel_init(&c->cancel);
+    c->rpc.cancel = &c->cancel;
+    atomic_init(&c->refs, handle ? 2 : 1);
+    etcd_code rc = etcd_client_call_begin(client, err);
+    if (rc != ETCD_OK) {
+        atomic_store(&c->refs, 1);
+        kv_call_unref(c);
+        return rc;
+    }
+    if (handle)
+        *handle = (etcd_call *)c;
+    start(c, async_done);
+    return ETCD_OK;
+}
+
+void etcd_call_cancel(etcd_call *call)
+{
+    if (call)
+        etcd_cancel_fire(&((kv_call *)call)->cancel);
+}
+
+void etcd_call_release(etcd_call *call)
+{
+    if (call)
+        kv_call_unref((kv_call *)call);
 }
 
 const etcd_kv_ops etcd_remote_kv_ops = {
     .do_op = remote_do,
+    .do_async = remote_do_async,
 };

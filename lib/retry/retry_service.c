@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "retry_service.h"
+#include "rpc/cancel.h"
 #include "rpc/rpc.h"
 
 typedef struct retry_service {
@@ -96,6 +97,17 @@ static void attempt_done(const ProtobufCMessage *msg, void *data)
 static void start_attempt(attempt *a)
 {
     retry_service *rs = a->rs;
+    if (a->tries > 0 && etcd_cancel_fired(a->rpc.cancel)) {
+        /* Cancelled between attempts: the last attempt's failure stands, now as a cancellation. */
+        bool sent = a->rpc.maybe_sent || a->rpc.outcome_unknown;
+        etcd_rpc_fail(&a->rpc, ETCD_E_CANCELLED, "cancelled");
+        a->rpc.maybe_sent = sent;
+        a->rpc.outcome_unknown = sent && rs->classes[a->method] == ETCD_RETRY_NON_REPEATABLE;
+        if (a->last)
+            a->rpc.endpoint_name = strdup(a->last->name);
+        finish(a, NULL);
+        return;
+    }
     if (a->tries > 0 && a->rpc.deadline_ms > 0 && etcd_now_ms() >= a->rpc.deadline_ms) {
         /* The deadline passed while waiting: report it, with what the last attempt met. */
         char *last = a->rpc.details ? strdup(a->rpc.details) : NULL;
@@ -137,6 +149,7 @@ static void retry_invoke(ProtobufCService *service, unsigned method, const Proto
     a->input = input;
     a->rpc.deadline_ms = outer->deadline_ms;
     a->rpc.require_leader = outer->require_leader;
+    a->rpc.cancel = outer->cancel;
     a->rpc.grpc_status = -1;
     a->rnd = (uint32_t)(uintptr_t)a ^ (uint32_t)etcd_now_ms() ^ 0x9e3779b9u;
     if (!a->rnd)

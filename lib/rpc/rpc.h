@@ -23,12 +23,14 @@
 #include <etcdc/error.h>
 
 struct etcd_endpoint;
+struct etcd_cancel;
 
 typedef struct etcd_rpc {
     /* in */
     int64_t deadline_ms;            /* absolute, monotonic clock; 0: none */
     bool require_leader;
     struct etcd_endpoint *endpoint; /* where the channel service sends it (set by the balancer) */
+    struct etcd_cancel *cancel;     /* optional: fired when the caller cancels */
     /* out */
     etcd_code code;
     int grpc_status;                /* -1: no call was made */

@@ -12,6 +12,7 @@
 
 #include "balancer/endpoints.h"
 #include "error/error_internal.h"
+#include "rpc/cancel.h"
 #include "rpc/rpc.h"
 #include "transport.h"
 
@@ -21,6 +22,7 @@ struct etcd_transport {
     etcd_loop *loop;
     pthread_mutex_t mu;
     unary_call *active;         /* doubly linked list of calls in flight */
+    bool closing;               /* set by cancel_all: no new calls start */
 };
 
 struct unary_call {
@@ -62,6 +64,7 @@ etcd_loop *etcd_transport_loop(etcd_transport *t)
 void etcd_transport_cancel_all(etcd_transport *t)
 {
     pthread_mutex_lock(&t->mu);
+    t->closing = true;
     for (unary_call *c = t->active; c; c = c->next)
         grpc_call_cancel(c->call, NULL);
     pthread_mutex_unlock(&t->mu);
@@ -126,6 +129,7 @@ static void unary_done(etcd_tag *tag, bool ok)
     if (c->next)
         c->next->prev = c->prev;
     pthread_mutex_unlock(&c->t->mu);
+    etcd_cancel_detach(rpc->cancel);
 
     rpc->grpc_status = (int)c->status;
     size_t dlen = GRPC_SLICE_LENGTH(c->details);
@@ -209,19 +213,36 @@ static void channel_invoke(ProtobufCService *service, unsigned method, const Pro
     ops[5].data.recv_status_on_client.status = &c->status;
     ops[5].data.recv_status_on_client.status_details = &c->details;
 
-    /* Registered before the batch starts, so a concurrent cancel_all cannot miss it. */
+    /* Registered before the batch starts, so a concurrent cancel_all or cancel cannot miss it. */
     pthread_mutex_lock(&cs->t->mu);
-    c->next = cs->t->active;
-    if (c->next)
-        c->next->prev = c;
-    cs->t->active = c;
-    grpc_call_error e = grpc_call_start_batch(c->call, ops, 6, &c->tag, NULL);
-    if (e != GRPC_CALL_OK) {
-        cs->t->active = c->next;
+    bool closing = cs->t->closing;
+    bool cancelled = !closing && !etcd_cancel_attach(rpc->cancel, c->call);
+    grpc_call_error e = GRPC_CALL_ERROR;
+    if (!closing && !cancelled) {
+        c->next = cs->t->active;
         if (c->next)
-            c->next->prev = NULL;
+            c->next->prev = c;
+        cs->t->active = c;
+        e = grpc_call_start_batch(c->call, ops, 6, &c->tag, NULL);
+        if (e != GRPC_CALL_OK) {
+            cs->t->active = c->next;
+            if (c->next)
+                c->next->prev = NULL;
+            etcd_cancel_detach(rpc->cancel);
+        }
     }
     pthread_mutex_unlock(&cs->t->mu);
+    if (closing || cancelled) {
+        grpc_metadata_array_destroy(&c->init_md);
+        grpc_metadata_array_destroy(&c->trailing_md);
+        grpc_byte_buffer_destroy(c->send);
+        grpc_call_unref(c->call);
+        free(c);
+        etcd_rpc_fail(rpc, ETCD_E_CANCELLED, closing ? "the client is closing" : "cancelled");
+        rpc->endpoint_name = strdup(ep->name);
+        closure(NULL, rpc);
+        return;
+    }
     if (e != GRPC_CALL_OK) {
         /* A failed start changes nothing and completes nothing: clean up here. */
         grpc_metadata_array_destroy(&c->init_md);

@@ -1,0 +1,45 @@
+/*
+ * One KV call in flight, sync or async: the request (borrowed from the caller's op for sync
+ * calls, an owned copy for async ones), the rpc options and result, and how to complete.
+ */
+#ifndef ETCDC_KV_CALL_H
+#define ETCDC_KV_CALL_H
+
+#include <stdatomic.h>
+#include <etcdc/async.h>
+
+#include "client/client_internal.h"
+#include "rpc/cancel.h"
+#include "rpc/rpc.h"
+
+typedef struct kv_call kv_call;
+
+struct etcd_call_base;
+
+struct kv_call {
+    etcd_rpc rpc;
+    etcd_cancel cancel;
+    etcd_client *client;
+    etcd_op_type type;
+    const ProtobufCMessage *req;
+    ProtobufCMessage *owned_req;    /* async: freed with protobuf_c_message_free_unpacked */
+    void *owned_buf;                /* async fast paths: request built over this buffer */
+    atomic_int refs;                /* the flight, plus the caller's handle when one was given */
+    /* sync */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    ProtobufCMessage *msg;
+    /* async */
+    etcd_callback cb;
+    void *user_data;
+    etcd_code code;
+    etcd_response *resp;
+    etcd_error *err;
+    kv_call *next_ready;            /* caller-dispatch queue */
+};
+
+/* Runs a finished async call's callback and ends it (caller-dispatch mode). */
+void etcd_kv_call_run_callback(kv_call *c);
+
+#endif

@@ -1,0 +1,54 @@
+/* Cancellation tokens. */
+#include "cancel.h"
+
+void etcd_cancel_init(etcd_cancel *c)
+{
+    pthread_mutex_init(&c->mu, NULL);
+    c->fired = false;
+    c->call = NULL;
+}
+
+void etcd_cancel_destroy(etcd_cancel *c)
+{
+    pthread_mutex_destroy(&c->mu);
+}
+
+void etcd_cancel_fire(etcd_cancel *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->fired = true;
+    if (c->call)
+        grpc_call_cancel(c->call, NULL);
+    pthread_mutex_unlock(&c->mu);
+}
+
+bool etcd_cancel_fired(etcd_cancel *c)
+{
+    if (!c)
+        return false;
+    pthread_mutex_lock(&c->mu);
+    bool f = c->fired;
+    pthread_mutex_unlock(&c->mu);
+    return f;
+}
+
+bool etcd_cancel_attach(etcd_cancel *c, grpc_call *call)
+{
+    if (!c)
+        return true;
+    pthread_mutex_lock(&c->mu);
+    bool ok = !c->fired;
+    if (ok)
+        c->call = call;
+    pthread_mutex_unlock(&c->mu);
+    return ok;
+}
+
+void etcd_cancel_detach(etcd_cancel *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->call = NULL;
+    pthread_mutex_unlock(&c->mu);
+}

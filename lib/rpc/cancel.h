@@ -1,0 +1,26 @@
+/*
+ * A cancellation token shared by the layers of one call: the caller fires it from any thread;
+ * the transport cancels the gRPC call it is running, and the retry layer stops retrying.
+ */
+#ifndef ETCDC_CANCEL_H
+#define ETCDC_CANCEL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <grpc/grpc.h>
+
+typedef struct etcd_cancel {
+    pthread_mutex_t mu;
+    bool fired;
+    grpc_call *call;            /* the attempt in flight, or NULL */
+} etcd_cancel;
+
+void etcd_cancel_init(etcd_cancel *c);
+void etcd_cancel_destroy(etcd_cancel *c);
+void etcd_cancel_fire(etcd_cancel *c);
+bool etcd_cancel_fired(etcd_cancel *c);
+/* Records the call about to start; false (nothing recorded) when already fired. NULL c: true. */
+bool etcd_cancel_attach(etcd_cancel *c, grpc_call *call);
+void etcd_cancel_detach(etcd_cancel *c);
+
+#endif
