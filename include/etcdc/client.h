@@ -21,8 +21,8 @@ extern "C" {
 /* Defaults, in milliseconds unless said otherwise. */
 #define ETCD_DEFAULT_DIAL_TIMEOUT_MS 5000
 #define ETCD_DEFAULT_REQUEST_TIMEOUT_MS 30000
-#define ETCD_DEFAULT_KEEPALIVE_TIME_MS 0        /* 0: no keepalive pings */
-#define ETCD_DEFAULT_KEEPALIVE_TIMEOUT_MS 20000
+#define ETCD_DEFAULT_KEEPALIVE_TIME_MS 30000    /* at or above etcd's --grpc-keepalive-min-time (5 s) */
+#define ETCD_DEFAULT_KEEPALIVE_TIMEOUT_MS 10000
 #define ETCD_DEFAULT_MAX_SEND_BYTES (2 * 1024 * 1024)
 #define ETCD_DEFAULT_MAX_RECV_BYTES INT32_MAX
 #define ETCD_DEFAULT_RETRY_MAX_ATTEMPTS 100
@@ -58,7 +58,7 @@ ETCD_API etcd_code etcd_config_set_max_send_bytes(etcd_config *cfg, int32_t byte
 /* Largest response the client will accept, in bytes (> 0). */
 ETCD_API etcd_code etcd_config_set_max_recv_bytes(etcd_config *cfg, int32_t bytes);
 /* Retry policy: at most `max_attempts` tries of a call (>= 1; 1 = no retry), waiting
- * `backoff_ms` (+/- jitter_percent) between rounds over the endpoints. */
+ * `backoff_ms` (0..3600000, +/- jitter_percent) between rounds over the endpoints. */
 ETCD_API etcd_code etcd_config_set_retry(etcd_config *cfg, int max_attempts, int64_t backoff_ms,
                                          int jitter_percent);
 /* Re-read the member list every `ms` and use the members' client URLs as endpoints; 0: off. */

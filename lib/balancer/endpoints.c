@@ -145,6 +145,14 @@ void etcd_endpoints_release(etcd_endpoint **eps, size_t n)
     free(eps);
 }
 
+size_t etcd_endpoint_set_count(etcd_endpoint_set *set)
+{
+    pthread_mutex_lock(&set->mu);
+    size_t n = set->n;
+    pthread_mutex_unlock(&set->mu);
+    return n;
+}
+
 size_t etcd_endpoint_set_names(etcd_endpoint_set *set, char *buf, size_t len)
 {
     size_t total = 0;

@@ -32,6 +32,8 @@ etcd_endpoint *etcd_endpoint_set_pick(etcd_endpoint_set *set, const etcd_endpoin
 /* A referenced copy of the current endpoints; free with etcd_endpoints_release(). */
 size_t etcd_endpoint_set_snapshot(etcd_endpoint_set *set, etcd_endpoint ***out);
 void etcd_endpoints_release(etcd_endpoint **eps, size_t n);
+/* How many endpoints there are now. */
+size_t etcd_endpoint_set_count(etcd_endpoint_set *set);
 /* The current names, comma-separated, like snprintf. */
 size_t etcd_endpoint_set_names(etcd_endpoint_set *set, char *buf, size_t len);
 void etcd_endpoint_set_free(etcd_endpoint_set *set);

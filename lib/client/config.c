@@ -111,7 +111,7 @@ etcd_code etcd_config_set_max_recv_bytes(etcd_config *cfg, int32_t bytes)
 etcd_code etcd_config_set_retry(etcd_config *cfg, int max_attempts, int64_t backoff_ms, int jitter_percent)
 {
     CHECK_CFG(cfg);
-    if (max_attempts < 1 || backoff_ms < 0 || jitter_percent < 0 || jitter_percent > 100)
+    if (max_attempts < 1 || backoff_ms < 0 || backoff_ms > 3600 * 1000 || jitter_percent < 0 || jitter_percent > 100)
         return ETCD_E_INVALID_ARGUMENT;
     cfg->retry.max_attempts = max_attempts;
     cfg->retry.backoff_ms = backoff_ms;

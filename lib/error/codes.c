@@ -49,7 +49,9 @@ static const code_row rows[] = {
     ROW(ETCD_E_CLOSED, "client closed"),
     {ETCD_E_PROTOCOL, "ETCD_E_PROTOCOL", "malformed response", NULL, 0, true},
     {ETCD_E_INTERNAL, "ETCD_E_INTERNAL", "internal gRPC error", NULL, 0, true},
-    ROW(ETCD_E_MESSAGE_TOO_LARGE, "message larger than the client's limit"),
+    /* Too large to receive: the server answered, so a write was applied. (Too large to send
+     * never leaves the client: the transport marks that one as not sent.) */
+    {ETCD_E_MESSAGE_TOO_LARGE, "ETCD_E_MESSAGE_TOO_LARGE", "message larger than the client's limit", NULL, 0, true},
 
     SRV(ETCD_E_COMPACTED, "mvcc: required revision has been compacted", S_OUT_OF_RANGE, false),
     SRV(ETCD_E_FUTURE_REV, "mvcc: required revision is a future revision", S_OUT_OF_RANGE, false),

@@ -24,7 +24,7 @@ static etcd_cmp *cmp_new(const void *key, size_t key_len, etcd_cmp_result result
     }
     c->msg.key.data = malloc(key_len);
     if (!c->msg.key.data) {
-        free(c);
+        etcd_cmp_free(c);
         return NULL;
     }
     memcpy(c->msg.key.data, key, key_len);

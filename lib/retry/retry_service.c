@@ -27,6 +27,7 @@ typedef struct attempt {
     unsigned tries;
     etcd_endpoint *last;        /* the endpoint of the last failure, to avoid next time */
     uint32_t rnd;
+    etcd_rpc answer;            /* the last failure a server answered with (e.g. no leader) */
 } attempt;
 
 static void start_attempt(attempt *a);
@@ -35,7 +36,12 @@ static void finish(attempt *a, ProtobufCMessage *msg)
 {
     etcd_rpc *outer = a->outer;
     ProtobufCClosure closure = a->closure;
+    /* A server's answer says more than a later connection failure or timeout. */
+    if (a->rpc.code != ETCD_OK && a->answer.code != ETCD_OK && !a->rpc.outcome_unknown &&
+        (a->rpc.code == ETCD_E_UNAVAILABLE || a->rpc.code == ETCD_E_DEADLINE))
+        etcd_rpc_move_result(&a->rpc, &a->answer);
     etcd_rpc_move_result(outer, &a->rpc);
+    etcd_rpc_reset_result(&a->answer);
     etcd_endpoint_unref(a->last);
     free(a);
     closure(msg, outer);
@@ -74,6 +80,19 @@ static void attempt_done(const ProtobufCMessage *msg, void *data)
     etcd_retry_class cls = rs->classes[a->method];
     bool may_retry = etcd_retry_allowed(cls, rpc->code, rpc->grpc_status, rpc->maybe_sent) &&
                      a->tries < (unsigned)rs->policy.max_attempts;
+    size_t n = etcd_endpoint_set_count(rs->eps);
+    if (rpc->code == ETCD_E_NO_LEADER) {
+        /* Require-leader: try each member once, then fail fast rather than wait for an election. */
+        if (a->tries >= n)
+            may_retry = false;
+    }
+    if (rpc->code != ETCD_E_UNAVAILABLE && rpc->code != ETCD_E_DEADLINE && rpc->grpc_status > 0 && may_retry) {
+        etcd_rpc_reset_result(&a->answer);
+        a->answer.code = rpc->code;
+        a->answer.grpc_status = rpc->grpc_status;
+        a->answer.details = rpc->details ? strdup(rpc->details) : NULL;
+        a->answer.endpoint_name = rpc->endpoint_name ? strdup(rpc->endpoint_name) : NULL;
+    }
     int64_t now = etcd_now_ms();
     if (may_retry && rpc->deadline_ms > 0 && now >= rpc->deadline_ms)
         may_retry = false;
@@ -82,9 +101,6 @@ static void attempt_done(const ProtobufCMessage *msg, void *data)
         finish(a, NULL);
         return;
     }
-    etcd_endpoint **eps;
-    size_t n = etcd_endpoint_set_snapshot(rs->eps, &eps);
-    etcd_endpoints_release(eps, n);
     int64_t wait = etcd_retry_backoff_ms(&rs->policy, a->tries, n, next_rand(a));
     if (rpc->deadline_ms > 0 && now + wait > rpc->deadline_ms)
         wait = rpc->deadline_ms - now;
@@ -151,6 +167,7 @@ static void retry_invoke(ProtobufCService *service, unsigned method, const Proto
     a->rpc.require_leader = outer->require_leader;
     a->rpc.cancel = outer->cancel;
     a->rpc.grpc_status = -1;
+    a->answer.grpc_status = -1;
     a->rnd = (uint32_t)(uintptr_t)a ^ (uint32_t)etcd_now_ms() ^ 0x9e3779b9u;
     if (!a->rnd)
         a->rnd = 1;

@@ -108,11 +108,18 @@ static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *d, grpc_byte_b
     return m;
 }
 
-/* gRPC's message when the call found no connection to use: it never left the client. */
+static bool starts_with(const char *s, size_t len, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return len >= n && memcmp(s, prefix, n) == 0;
+}
+
+/* gRPC's messages for calls that never left the client: no connection to use, or a request
+ * over the send limit. */
 static bool never_sent(grpc_status_code st, const char *details, size_t len)
 {
-    static const char no_conn[] = "failed to connect to all addresses";
-    return st == GRPC_STATUS_UNAVAILABLE && len >= sizeof no_conn - 1 && memcmp(details, no_conn, sizeof no_conn - 1) == 0;
+    return (st == GRPC_STATUS_UNAVAILABLE && starts_with(details, len, "failed to connect to all addresses")) ||
+           (st == GRPC_STATUS_RESOURCE_EXHAUSTED && starts_with(details, len, "Sent message larger than max"));
 }
 
 static void unary_done(etcd_tag *tag, bool ok)

@@ -50,6 +50,7 @@ typedef struct echo_srv {
     int lfd, port, stop[2];
     bool upper;
     pthread_t th;
+    char buf[65536];
 } echo_srv;
 
 static void send_all_nb(int fd, const char *buf, size_t len)
@@ -73,7 +74,7 @@ static void *echo_main(void *arg)
     echo_srv *e = arg;
     int fds[ECHO_MAX];
     int n = 0;
-    static char buf[65536];
+    char *buf = e->buf;
     for (;;) {
         struct pollfd pf[ECHO_MAX + 2];
         pf[0] = (struct pollfd){ .fd = e->stop[0], .events = POLLIN };
@@ -87,7 +88,7 @@ static void *echo_main(void *arg)
         for (int i = n - 1; i >= 0; i--) {
             if (!pf[2 + i].revents)
                 continue;
-            ssize_t r = recv(fds[i], buf, sizeof buf, 0);
+            ssize_t r = recv(fds[i], buf, sizeof e->buf, 0);
             if (r > 0) {
                 if (e->upper)
                     for (ssize_t k = 0; k < r; k++)

@@ -462,6 +462,36 @@ static void test_cmp_round_trip(void **state)
     etcd_txn_free(t);
 }
 
+/* The stack op used to send a caller's txn: it reads the txn and never frees it. */
+static void test_wrap_txn(void **state)
+{
+    (void)state;
+    etcd_txn *t = etcd_txn_new();
+    assert_int_equal(etcd_txn_then(t, etcd_op_delete("d", 1)), ETCD_OK);
+    etcd_op wrapped;
+    etcd_op_wrap_txn(&wrapped, t);
+    assert_int_equal(etcd_op_get_type(&wrapped), ETCD_OP_TXN);
+    assert_ptr_equal(etcd_op_message(&wrapped), &t->req.base);
+    assert_int_equal(etcd_op_check(&wrapped, NULL), ETCD_OK);
+    assert_int_equal(wrapped.require_leader, -1);
+
+    Etcdserverpb__RequestOp ro;
+    etcd_op_to_request_op(&wrapped, &ro);
+    assert_int_equal(ro.request_case, ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_TXN);
+    assert_ptr_equal(ro.request_txn, &t->req);
+
+    /* Its errors are the txn's. */
+    assert_int_equal(etcd_txn_then(t, etcd_op_compact(1)), ETCD_E_INVALID_ARGUMENT);
+    etcd_error *err = NULL;
+    assert_int_equal(etcd_op_check(&wrapped, &err), ETCD_E_INVALID_ARGUMENT);
+    assert_contains(etcd_error_message(err), "compact");
+    etcd_error_free(err);
+
+    etcd_op_free(&wrapped); /* borrowed: neither the txn nor the stack op is freed */
+    assert_int_equal(t->req.n_success, 1);
+    etcd_txn_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -480,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_first_error_wins),
         cmocka_unit_test(test_many_ops),
         cmocka_unit_test(test_cmp_round_trip),
+        cmocka_unit_test(test_wrap_txn),
     };
     return cmocka_run_group_tests_name("txn", tests, NULL, NULL);
 }

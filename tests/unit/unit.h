@@ -21,11 +21,13 @@
     } while (0)
 
 /* A protobuf bytes field holds exactly `len` bytes equal to `data`. */
-#define assert_bytes(field, data, n)                                                                          \
+#define assert_bytes(field, want, want_len)                                                                    \
     do {                                                                                                      \
-        assert_int_equal((field).len, (n));                                                                   \
-        if ((n) > 0)                                                                                          \
-            assert_memory_equal((field).data, (data), (n));                                                   \
+        const ProtobufCBinaryData bytes_ = (field);                                                           \
+        const size_t want_len_ = (want_len);                                                                  \
+        assert_int_equal(bytes_.len, want_len_);                                                              \
+        if (want_len_ > 0)                                                                                    \
+            assert_memory_equal(bytes_.data, (want), want_len_);                                              \
     } while (0)
 
 #endif
