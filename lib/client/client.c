@@ -8,6 +8,7 @@
 #include "balancer/endpoint_parse.h"
 #include "client_internal.h"
 #include "error/error_internal.h"
+#include "autosync.h"
 #include "kv/kv_call.h"
 #include "retry/retry_service.h"
 #include "rpc.pb-c.h"
@@ -34,12 +35,15 @@ static void client_destroy(etcd_client *c)
 {
     if (c->kv_service)
         c->kv_service->destroy(c->kv_service);
+    if (c->cluster_service)
+        c->cluster_service->destroy(c->cluster_service);
     /* Channels go before the loop: gRPC finishes their internal work on its own threads. */
     etcd_endpoint_set_free(c->eps);
     etcd_loop_free(c->loop);
     etcd_transport_free(c->transport);
     if (c->event_fd >= 0)
         close(c->event_fd);
+    pthread_cond_destroy(&c->sync_cv);
     pthread_cond_destroy(&c->idle);
     pthread_mutex_destroy(&c->mu);
     free(c);
@@ -71,6 +75,7 @@ etcd_code etcd_client_new(const etcd_config *cfg, etcd_client **out, etcd_error 
     c->cfg.endpoints = NULL;
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->idle, NULL);
+    pthread_cond_init(&c->sync_cv, NULL);
     c->event_fd = -1;
     if (cfg->dispatch == ETCD_DISPATCH_CALLER) {
         c->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -96,11 +101,15 @@ etcd_code etcd_client_new(const etcd_config *cfg, etcd_client **out, etcd_error 
     }
     ProtobufCService *chan = etcd_channel_service_new(c->transport, &etcdserverpb__kv__descriptor);
     c->kv_service = chan ? etcd_retry_service_new(chan, c->eps, c->loop, &cfg->retry) : NULL;
-    if (!c->kv_service) {
+    chan = etcd_channel_service_new(c->transport, &etcdserverpb__cluster__descriptor);
+    c->cluster_service = chan ? etcd_retry_service_new(chan, c->eps, c->loop, &cfg->retry) : NULL;
+    if (!c->kv_service || !c->cluster_service) {
         client_destroy(c);
         return etcd_error_set(err, ETCD_E_NOMEM, "client_new: out of memory");
     }
     rc = etcd_dial_wait(c->eps, cfg->dial_timeout_ms, err);
+    if (rc == ETCD_OK)
+        rc = etcd_autosync_start(c, err);
     if (rc != ETCD_OK) {
         client_destroy(c);
         return rc;
@@ -116,7 +125,9 @@ void etcd_client_free(etcd_client *c)
     pthread_mutex_lock(&c->mu);
     c->closing = true;
     pthread_mutex_unlock(&c->mu);
+    /* Cancel first: a member-list call in flight ends, so the sync thread can be joined. */
     etcd_transport_cancel_all(c->transport);
+    etcd_autosync_stop(c);
     pthread_mutex_lock(&c->mu);
     while (c->inflight > 0) {
         pthread_mutex_unlock(&c->mu);

@@ -30,6 +30,11 @@ struct etcd_client {
     etcd_transport *transport;
     etcd_endpoint_set *eps;
     ProtobufCService *kv_service;   /* retry wrapper around the channel service */
+    ProtobufCService *cluster_service;
+
+    pthread_t sync_thread;          /* auto-sync, when enabled */
+    bool sync_running;
+    pthread_cond_t sync_cv;         /* wakes the sync thread on close */
 
     pthread_mutex_t mu;
     pthread_cond_t idle;

@@ -153,13 +153,16 @@ static int whole_cluster(void **state)
         if (eh_member_pid(itest_cluster, i) < 0 && eh_member_restart(itest_cluster, i) != 0)
             return -1;
     }
-    return eh_cluster_wait_ready(itest_cluster, 30000);
+    if (eh_cluster_wait_ready(itest_cluster, 30000) != 0)
+        return -1;
+    if (member_id[0] == 0)
+        learn_member_ids();
+    return 0;
 }
 
 static void test_kill_serving_member(void **state)
 {
     (void)state;
-    learn_member_ids();
     etcd_client *c = failover_client(0, 0);
     etcd_kv *kv = etcd_client_kv(c);
     itest_put_string(kv, "fo/kill", "v");
@@ -431,6 +434,38 @@ static void test_dial_timeouts(void **state)
     etcd_client_free(c);
 }
 
+static void test_auto_sync_finds_members(void **state)
+{
+    (void)state;
+    /* Configured with one member only; auto-sync learns the others from the member list. */
+    etcd_config *cfg = etcd_config_new();
+    etcd_error *err = NULL;
+    ASSERT_OK(etcd_config_set_endpoints(cfg, eh_member_endpoint(itest_cluster, 0), &err), err);
+    assert_int_equal(etcd_config_set_auto_sync_interval_ms(cfg, 100), ETCD_OK);
+    etcd_client *c = NULL;
+    ASSERT_OK(etcd_client_new(cfg, &c, &err), err);
+    etcd_config_free(cfg);
+    char buf[512];
+    int seen = 0;
+    for (int i = 0; i < 500 && seen < MEMBERS; i++) {
+        etcd_client_endpoints(c, buf, sizeof buf);
+        seen = 0;
+        for (int m = 0; m < MEMBERS; m++)
+            seen += strstr(buf, eh_member_endpoint(itest_cluster, m)) != NULL;
+        if (seen < MEMBERS) {
+            struct timespec ts = {0, 10 * 1000 * 1000}; /* polling a condition */
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_int_equal(seen, MEMBERS);
+    /* The configured member dies; reads go on through the members auto-sync found. */
+    assert_int_equal(eh_member_kill(itest_cluster, 0), 0);
+    int64_t took;
+    for (int i = 0; i < 5; i++)
+        assert_int_not_equal(timed_get(etcd_client_kv(c), "fo/sync", 5000, &took), 0);
+    etcd_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +476,7 @@ int main(void)
         cmocka_unit_test_setup(test_get_in_flight_while_member_restarts, whole_cluster),
         cmocka_unit_test_setup(test_set_endpoints_switches_live_client, whole_cluster),
         cmocka_unit_test_setup(test_dial_timeouts, whole_cluster),
+        cmocka_unit_test_setup(test_auto_sync_finds_members, whole_cluster),
     };
     return cmocka_run_group_tests_name("failover", tests, setup, teardown);
 }
