@@ -26,9 +26,31 @@ void etcd_endpoint_unref(etcd_endpoint *ep)
     if (!ep || atomic_fetch_sub_explicit(&ep->refs, 1, memory_order_acq_rel) != 1)
         return;
     grpc_channel_destroy(ep->channel);
+    pthread_mutex_destroy(&ep->reg_mu);
     free(ep->name);
     free(ep->target);
     free(ep);
+}
+
+void *etcd_endpoint_method(etcd_endpoint *ep, const void *key, const char *path)
+{
+    size_t n = atomic_load_explicit(&ep->n_registered, memory_order_acquire);
+    for (size_t i = 0; i < n; i++)
+        if (ep->registered[i].key == key)
+            return ep->registered[i].handle;
+    pthread_mutex_lock(&ep->reg_mu);
+    void *h = NULL;
+    n = atomic_load_explicit(&ep->n_registered, memory_order_relaxed);
+    for (size_t i = 0; i < n && !h; i++)
+        if (ep->registered[i].key == key)
+            h = ep->registered[i].handle;
+    if (!h && n < ETCD_MAX_REGISTERED_METHODS) {
+        h = grpc_channel_register_call(ep->channel, path, NULL, NULL);
+        ep->registered[n] = (etcd_registered_method){key, h};
+        atomic_store_explicit(&ep->n_registered, n + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&ep->reg_mu);
+    return h;
 }
 
 etcd_endpoint_set *etcd_endpoint_set_new(const etcd_channel_settings *settings)
@@ -66,6 +88,8 @@ etcd_code etcd_endpoint_set_replace(etcd_endpoint_set *set, etcd_endpoint_spec *
             return etcd_error_set(err, ETCD_E_INTERNAL, "endpoint \"%s\": could not create a channel", specs[i].name);
         }
         atomic_init(&ep->refs, 1);
+        atomic_init(&ep->n_registered, 0);
+        pthread_mutex_init(&ep->reg_mu, NULL);
         ep->channel = ch;
         ep->name = specs[i].name;
         ep->target = specs[i].target;

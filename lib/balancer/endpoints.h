@@ -5,6 +5,7 @@
 #ifndef ETCDC_ENDPOINTS_H
 #define ETCDC_ENDPOINTS_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <grpc/grpc.h>
@@ -12,12 +13,28 @@
 #include "endpoint_parse.h"
 #include "transport/channel.h"
 
+/* A method registered on an endpoint's channel (grpc_channel_register_call), by path key. */
+typedef struct etcd_registered_method {
+    const void *key;
+    void *handle;
+} etcd_registered_method;
+
+#define ETCD_MAX_REGISTERED_METHODS 96
+
 typedef struct etcd_endpoint {
     atomic_int refs;
     char *name;
     char *target;
     grpc_channel *channel;
+    /* Append-only: readers scan [0, n_registered) without a lock. */
+    pthread_mutex_t reg_mu;
+    atomic_size_t n_registered;
+    etcd_registered_method registered[ETCD_MAX_REGISTERED_METHODS];
 } etcd_endpoint;
+
+/* The channel's registered-call handle for a method path (registering it once), or NULL when
+ * the table is full (the caller then makes an unregistered call). `key` identifies the path. */
+void *etcd_endpoint_method(etcd_endpoint *ep, const void *key, const char *path);
 
 typedef struct etcd_endpoint_set etcd_endpoint_set;
 

@@ -38,12 +38,14 @@ struct unary_call {
     const ProtobufCMessageDescriptor *out;
     ProtobufCClosure closure;
     etcd_rpc *rpc;
+    const char *ep_name;        /* the endpoint's name; the caller's endpoint ref keeps it alive */
 };
 
 typedef struct channel_service {
     ProtobufCService base;
     etcd_transport *t;
     grpc_slice *paths;          /* one per method */
+    char **path_strs;           /* the same, as C strings, for registering */
 } channel_service;
 
 etcd_transport *etcd_transport_new(etcd_loop *loop)
@@ -139,6 +141,8 @@ static void unary_done(etcd_tag *tag, bool ok)
     etcd_cancel_detach(rpc->cancel);
 
     rpc->grpc_status = (int)c->status;
+    if (c->status != GRPC_STATUS_OK || !ok)
+        rpc->endpoint_name = strdup(c->ep_name);
     size_t dlen = GRPC_SLICE_LENGTH(c->details);
     const char *d = (const char *)GRPC_SLICE_START_PTR(c->details);
     if (!ok) {
@@ -177,7 +181,6 @@ static void channel_invoke(ProtobufCService *service, unsigned method, const Pro
     etcd_rpc *rpc = closure_data;
     etcd_endpoint *ep = rpc->endpoint;
     etcd_rpc_reset_result(rpc);
-    rpc->endpoint_name = strdup(ep->name);
 
     unary_call *c = calloc(1, sizeof *c);
     if (!c) {
@@ -189,13 +192,20 @@ static void channel_invoke(ProtobufCService *service, unsigned method, const Pro
     c->t = cs->t;
     c->rpc = rpc;
     c->closure = closure;
+    c->ep_name = ep->name;
     c->out = service->descriptor->methods[method].output;
     c->details = grpc_empty_slice();
     grpc_metadata_array_init(&c->init_md);
     grpc_metadata_array_init(&c->trailing_md);
     c->send = pack(input);
-    c->call = grpc_channel_create_call(ep->channel, NULL, GRPC_PROPAGATE_DEFAULTS, etcd_loop_cq(cs->t->loop),
-                                       cs->paths[method], NULL, deadline_of(rpc), NULL);
+    /* Registered methods spare gRPC from handling the path string on every call. */
+    void *reg = etcd_endpoint_method(ep, &cs->paths[method], cs->path_strs[method]);
+    if (reg)
+        c->call = grpc_channel_create_registered_call(ep->channel, NULL, GRPC_PROPAGATE_DEFAULTS,
+                                                      etcd_loop_cq(cs->t->loop), reg, deadline_of(rpc), NULL);
+    else
+        c->call = grpc_channel_create_call(ep->channel, NULL, GRPC_PROPAGATE_DEFAULTS, etcd_loop_cq(cs->t->loop),
+                                           cs->paths[method], NULL, deadline_of(rpc), NULL);
 
     size_t nmd = 0;
     if (rpc->require_leader) {
@@ -265,9 +275,12 @@ static void channel_invoke(ProtobufCService *service, unsigned method, const Pro
 static void channel_service_destroy(ProtobufCService *service)
 {
     channel_service *cs = (channel_service *)service;
-    for (unsigned i = 0; i < service->descriptor->n_methods; i++)
+    for (unsigned i = 0; i < service->descriptor->n_methods; i++) {
         grpc_slice_unref(cs->paths[i]);
+        free(cs->path_strs[i]);
+    }
     free(cs->paths);
+    free(cs->path_strs);
     free(cs);
 }
 
@@ -277,14 +290,17 @@ ProtobufCService *etcd_channel_service_new(etcd_transport *t, const ProtobufCSer
     if (!cs)
         return NULL;
     cs->paths = calloc(desc->n_methods, sizeof *cs->paths);
-    if (!cs->paths) {
+    cs->path_strs = calloc(desc->n_methods, sizeof *cs->path_strs);
+    if (!cs->paths || !cs->path_strs) {
+        free(cs->paths);
+        free(cs->path_strs);
         free(cs);
         return NULL;
     }
     for (unsigned i = 0; i < desc->n_methods; i++) {
-        char path[256];
-        snprintf(path, sizeof path, "/%s/%s", desc->name, desc->methods[i].name);
-        cs->paths[i] = grpc_slice_from_copied_string(path);
+        if (asprintf(&cs->path_strs[i], "/%s/%s", desc->name, desc->methods[i].name) < 0)
+            cs->path_strs[i] = NULL;
+        cs->paths[i] = grpc_slice_from_copied_string(cs->path_strs[i] ? cs->path_strs[i] : "");
     }
     cs->base.descriptor = desc;
     cs->base.invoke = channel_invoke;
