@@ -12,23 +12,16 @@
 #include "error/error_internal.h"
 #include "rpc.pb-c.h"
 #include "rpc/rpc.h"
+#include "rpc/sync_wait.h"
 
 typedef struct waiter {
-    etcd_rpc rpc;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;
-    ProtobufCMessage *msg;
+    etcd_rpc rpc;               /* first: the closure's data is the waiter */
+    etcd_sync_wait wait;
 } waiter;
 
 static void waiter_done(const ProtobufCMessage *msg, void *data)
 {
-    waiter *w = data;
-    pthread_mutex_lock(&w->mu);
-    w->msg = (ProtobufCMessage *)msg;
-    w->done = true;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    etcd_sync_wait_signal(&((waiter *)data)->wait, msg);
 }
 
 /* The members' client URLs, comma-separated, or NULL when none is known yet. */
@@ -62,29 +55,23 @@ etcd_code etcd_autosync_once(etcd_client *c, etcd_error **err)
     waiter w = {.rpc.grpc_status = -1};
     int64_t timeout = c->cfg.request_timeout_ms > 0 ? c->cfg.request_timeout_ms : ETCD_DEFAULT_REQUEST_TIMEOUT_MS;
     w.rpc.deadline_ms = etcd_now_ms() + timeout;
-    pthread_mutex_init(&w.mu, NULL);
-    pthread_cond_init(&w.cv, NULL);
+    etcd_sync_wait_init(&w.wait);
     Etcdserverpb__MemberListRequest req = ETCDSERVERPB__MEMBER_LIST_REQUEST__INIT;
     etcdserverpb__cluster__member_list(c->cluster_service, &req, (Etcdserverpb__MemberListResponse_Closure)waiter_done,
                                        &w);
-    pthread_mutex_lock(&w.mu);
-    while (!w.done)
-        pthread_cond_wait(&w.cv, &w.mu);
-    pthread_mutex_unlock(&w.mu);
-    pthread_cond_destroy(&w.cv);
-    pthread_mutex_destroy(&w.mu);
+    ProtobufCMessage *msg = etcd_sync_wait_finish(&w.wait);
     if (w.rpc.code != ETCD_OK) {
         rc = w.rpc.code;
         if (err)
             *err = etcd_error_new_call(rc, rc, w.rpc.grpc_status, w.rpc.details, w.rpc.endpoint_name, "member list");
     } else {
-        char *urls = join_client_urls((const Etcdserverpb__MemberListResponse *)w.msg);
+        char *urls = join_client_urls((const Etcdserverpb__MemberListResponse *)msg);
         char cur[4096];
         etcd_client_endpoints(c, cur, sizeof cur);
         if (urls && strcmp(urls, cur) != 0)
             rc = etcd_client_set_endpoints(c, urls, err);
         free(urls);
-        protobuf_c_message_free_unpacked(w.msg, NULL);
+        protobuf_c_message_free_unpacked(msg, NULL);
     }
     etcd_rpc_reset_result(&w.rpc);
     etcd_client_call_end(c);

@@ -11,10 +11,9 @@
 #include "client/client_internal.h"
 #include "rpc/cancel.h"
 #include "rpc/rpc.h"
+#include "rpc/sync_wait.h"
 
 typedef struct kv_call kv_call;
-
-struct etcd_call_base;
 
 struct kv_call {
     etcd_rpc rpc;
@@ -26,10 +25,7 @@ struct kv_call {
     void *owned_buf;                /* async fast paths: request built over this buffer */
     atomic_int refs;                /* the flight, plus the caller's handle when one was given */
     /* sync */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;
-    ProtobufCMessage *msg;
+    etcd_sync_wait wait;
     /* async */
     etcd_callback cb;
     void *user_data;

@@ -51,12 +51,7 @@ void etcd_kv_call_run_callback(kv_call *c)
 
 static void sync_done(const ProtobufCMessage *msg, void *data)
 {
-    kv_call *c = data;
-    pthread_mutex_lock(&c->mu);
-    c->msg = (ProtobufCMessage *)msg;
-    c->done = true;
-    pthread_cond_signal(&c->cv);
-    pthread_mutex_unlock(&c->mu);
+    etcd_sync_wait_signal(&((kv_call *)data)->wait, msg);
 }
 
 static void async_done(const ProtobufCMessage *msg, void *data)
@@ -122,17 +117,11 @@ static etcd_code remote_do(etcd_kv *kv, const etcd_op *op, etcd_response **resp,
     memset(&c, 0, sizeof c);
     init_call(&c, client, op);
     c.req = etcd_op_message(op);
-    pthread_mutex_init(&c.mu, NULL);
-    pthread_cond_init(&c.cv, NULL);
+    etcd_sync_wait_init(&c.wait);
     /* The client's close cancels sync calls through the transport; no token needed. */
     start(&c, sync_done);
-    pthread_mutex_lock(&c.mu);
-    while (!c.done)
-        pthread_cond_wait(&c.cv, &c.mu);
-    pthread_mutex_unlock(&c.mu);
-    pthread_cond_destroy(&c.cv);
-    pthread_mutex_destroy(&c.mu);
-    rc = settle(&c, c.msg, resp, err);
+    ProtobufCMessage *msg = etcd_sync_wait_finish(&c.wait);
+    rc = settle(&c, msg, resp, err);
     etcd_rpc_reset_result(&c.rpc);
     etcd_client_call_end(client);
     return rc;

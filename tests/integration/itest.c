@@ -2,6 +2,38 @@
 #include "itest.h"
 
 eh_cluster *itest_cluster;
+etcd_client *itest_main;
+etcd_kv *itest_kv;
+
+int itest_group_setup(void **state)
+{
+    (void)state;
+    itest_cluster = itest_start(NULL);
+    if (!itest_cluster)
+        return -1;
+    itest_main = itest_client(NULL);
+    itest_kv = etcd_client_kv(itest_main);
+    return 0;
+}
+
+int itest_group_teardown(void **state)
+{
+    (void)state;
+    etcd_client_free(itest_main);
+    eh_cluster_stop(itest_cluster);
+    return 0;
+}
+
+etcd_response *itest_do(etcd_kv *kv, etcd_op *op)
+{
+    etcd_response *r = NULL;
+    etcd_error *err = NULL;
+    assert_non_null(op);
+    etcd_code rc = etcd_kv_do(kv, op, &r, &err);
+    etcd_op_free(op);
+    ASSERT_OK(rc, err);
+    return r;
+}
 
 eh_cluster *itest_start(const eh_opts *opts)
 {

@@ -50,4 +50,12 @@ int64_t itest_put_string(etcd_kv *kv, const char *key, const char *value);
 
 extern eh_cluster *itest_cluster;
 
+/* The common group fixture: one etcd member and one client to it (itest_main, itest_kv). */
+extern etcd_client *itest_main;
+extern etcd_kv *itest_kv;
+int itest_group_setup(void **state);
+int itest_group_teardown(void **state);
+/* Sends op on kv and frees it; the test fails on error. Returns the response. */
+etcd_response *itest_do(etcd_kv *kv, etcd_op *op);
+
 #endif

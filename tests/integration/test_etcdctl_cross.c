@@ -1,27 +1,7 @@
 /* What etcdc writes etcdctl reads back identically, and the reverse. */
 #include "itest.h"
 
-static etcd_client *client;
-static etcd_kv *kv;
-
-static int setup(void **state)
-{
-    (void)state;
-    itest_cluster = itest_start(NULL);
-    if (!itest_cluster)
-        return -1;
-    client = itest_client(NULL);
-    kv = etcd_client_kv(client);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    etcd_client_free(client);
-    eh_cluster_stop(itest_cluster);
-    return 0;
-}
+/* The tests use the common fixture: one member, one client (itest_kv). */
 
 /* Runs etcdctl, fails the test on a non-zero exit, returns stdout (caller frees). */
 static char *ctl(const char *const *argv, const void *in, size_t in_len, size_t *out_len)
@@ -43,7 +23,7 @@ static const uint8_t binary[] = {0, 1, 2, 0xff, 0xfe, '\n', 'x', 0, 0x80};
 static void test_etcdc_writes_etcdctl_reads(void **state)
 {
     (void)state;
-    itest_put_string(kv, "cross/text", "hello world");
+    itest_put_string(itest_kv, "cross/text", "hello world");
     const char *get_text[] = {"get", "cross/text", "--print-value-only", NULL};
     char *out = ctl(get_text, NULL, 0, NULL);
     assert_string_equal(out, "hello world\n");
@@ -52,7 +32,7 @@ static void test_etcdc_writes_etcdctl_reads(void **state)
     /* Binary value: etcdctl prints raw bytes with --print-value-only, plus a newline. */
     etcd_response *r = NULL;
     etcd_error *err = NULL;
-    ASSERT_OK(etcd_kv_put(kv, "cross/bin", 9, binary, sizeof binary, &r, &err), err);
+    ASSERT_OK(etcd_kv_put(itest_kv, "cross/bin", 9, binary, sizeof binary, &r, &err), err);
     int64_t rev = etcd_response_revision(r);
     etcd_response_free(r);
     const char *get_bin[] = {"get", "cross/bin", "--print-value-only", NULL};
@@ -71,7 +51,7 @@ static void test_etcdc_writes_etcdctl_reads(void **state)
     free(out);
 
     /* Deletes by etcdc are seen by etcdctl. */
-    ASSERT_OK(etcd_kv_delete(kv, "cross/text", 10, &r, &err), err);
+    ASSERT_OK(etcd_kv_delete(itest_kv, "cross/text", 10, &r, &err), err);
     etcd_response_free(r);
     const char *count[] = {"get", "cross/", "--prefix", "--keys-only", "-w", "json", NULL};
     out = ctl(count, NULL, 0, NULL);
@@ -84,7 +64,7 @@ static void test_etcdctl_writes_etcdc_reads(void **state)
     (void)state;
     const char *put_text[] = {"put", "ctl/text", "from etcdctl", NULL};
     free(ctl(put_text, NULL, 0, NULL));
-    char *s = itest_get_string(kv, "ctl/text");
+    char *s = itest_get_string(itest_kv, "ctl/text");
     assert_string_equal(s, "from etcdctl");
     free(s);
 
@@ -93,7 +73,7 @@ static void test_etcdctl_writes_etcdc_reads(void **state)
     free(ctl(put_bin, binary, sizeof binary, NULL));
     etcd_response *r = NULL;
     etcd_error *err = NULL;
-    ASSERT_OK(etcd_kv_get(kv, "ctl/bin", 7, &r, &err), err);
+    ASSERT_OK(etcd_kv_get(itest_kv, "ctl/bin", 7, &r, &err), err);
     size_t n;
     const uint8_t *v = etcd_keyvalue_value(etcd_response_kv_at(r, 0), &n);
     assert_int_equal(n, sizeof binary);
@@ -106,7 +86,7 @@ static void test_etcdctl_writes_etcdc_reads(void **state)
     char *out = ctl(txn_argv, txn, sizeof txn - 1, NULL);
     assert_non_null(strstr(out, "SUCCESS"));
     free(out);
-    s = itest_get_string(kv, "ctl/txn");
+    s = itest_get_string(itest_kv, "ctl/txn");
     assert_string_equal(s, "yes");
     free(s);
 }
@@ -117,5 +97,5 @@ int main(void)
         cmocka_unit_test(test_etcdc_writes_etcdctl_reads),
         cmocka_unit_test(test_etcdctl_writes_etcdc_reads),
     };
-    return cmocka_run_group_tests_name("etcdctl-cross", tests, setup, teardown);
+    return cmocka_run_group_tests_name("etcdctl-cross", tests, itest_group_setup, itest_group_teardown);
 }

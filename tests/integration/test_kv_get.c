@@ -1,39 +1,7 @@
 /* Get against real etcd: single keys, ranges, every option, headers, binary keys. */
 #include "itest.h"
 
-static etcd_client *client;
-static etcd_kv *kv;
-
-static int setup(void **state)
-{
-    (void)state;
-    itest_cluster = itest_start(NULL);
-    if (!itest_cluster)
-        return -1;
-    client = itest_client(NULL);
-    kv = etcd_client_kv(client);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    etcd_client_free(client);
-    eh_cluster_stop(itest_cluster);
-    return 0;
-}
-
-/* Sends op, frees it, returns the response (test fails on error). */
-static etcd_response *do_op(etcd_op *op)
-{
-    etcd_response *r = NULL;
-    etcd_error *err = NULL;
-    assert_non_null(op);
-    etcd_code rc = etcd_kv_do(kv, op, &r, &err);
-    etcd_op_free(op);
-    ASSERT_OK(rc, err);
-    return r;
-}
+/* The tests use the common fixture: one member, one client (itest_kv). */
 
 static void assert_kv_key(const etcd_response *r, size_t i, const char *key)
 {
@@ -47,8 +15,8 @@ static void assert_kv_key(const etcd_response *r, size_t i, const char *key)
 static void test_put_then_get_with_header(void **state)
 {
     (void)state;
-    int64_t rev = itest_put_string(kv, "get/a", "alpha");
-    etcd_response *r = do_op(etcd_op_get("get/a", 5));
+    int64_t rev = itest_put_string(itest_kv, "get/a", "alpha");
+    etcd_response *r = itest_do(itest_kv, etcd_op_get("get/a", 5));
     assert_int_equal(etcd_response_type(r), ETCD_OP_GET);
     assert_int_equal(etcd_response_kv_count(r), 1);
     assert_int_equal(etcd_response_count(r), 1);
@@ -69,7 +37,7 @@ static void test_put_then_get_with_header(void **state)
     assert_null(etcd_response_kv_at(r, 1));
     etcd_response_free(r);
 
-    r = do_op(etcd_op_get("get/missing", 11));
+    r = itest_do(itest_kv, etcd_op_get("get/missing", 11));
     assert_int_equal(etcd_response_kv_count(r), 0);
     assert_int_equal(etcd_response_count(r), 0);
     etcd_response_free(r);
@@ -82,9 +50,9 @@ static void test_binary_keys_and_values(void **state)
     static const uint8_t val[] = {0, 1, 0xff, 0xfe, 0, 'z'};
     etcd_response *r = NULL;
     etcd_error *err = NULL;
-    ASSERT_OK(etcd_kv_put(kv, key, sizeof key, val, sizeof val, &r, &err), err);
+    ASSERT_OK(etcd_kv_put(itest_kv, key, sizeof key, val, sizeof val, &r, &err), err);
     etcd_response_free(r);
-    r = do_op(etcd_op_get(key, sizeof key));
+    r = itest_do(itest_kv, etcd_op_get(key, sizeof key));
     assert_int_equal(etcd_response_kv_count(r), 1);
     size_t kl, vl;
     const uint8_t *k = etcd_keyvalue_key(etcd_response_kv_at(r, 0), &kl);
@@ -96,9 +64,9 @@ static void test_binary_keys_and_values(void **state)
     etcd_response_free(r);
 
     /* An empty value is a value: non-NULL pointer, length 0. */
-    ASSERT_OK(etcd_kv_put(kv, "get/empty", 9, "", 0, &r, &err), err);
+    ASSERT_OK(etcd_kv_put(itest_kv, "get/empty", 9, "", 0, &r, &err), err);
     etcd_response_free(r);
-    r = do_op(etcd_op_get("get/empty", 9));
+    r = itest_do(itest_kv, etcd_op_get("get/empty", 9));
     assert_int_equal(etcd_response_kv_count(r), 1);
     assert_non_null(etcd_keyvalue_value(etcd_response_kv_at(r, 0), &vl));
     assert_int_equal(vl, 0);
@@ -111,23 +79,23 @@ static void test_prefix_ending_in_0xff(void **state)
     /* "f\xff" prefix: its range end is "g", so "f\xff\xff" is in and "g" is out. */
     const char *in[] = {"f\xff", "f\xff\x01", "f\xff\xff", "f\xff\xff\xff"};
     for (size_t i = 0; i < 4; i++)
-        itest_put_string(kv, in[i], "in");
-    itest_put_string(kv, "g", "out");
-    itest_put_string(kv, "f\xfe", "out");
+        itest_put_string(itest_kv, in[i], "in");
+    itest_put_string(itest_kv, "g", "out");
+    itest_put_string(itest_kv, "f\xfe", "out");
     etcd_op *op = etcd_op_get("f\xff", 2);
     assert_int_equal(etcd_op_with_prefix(op), ETCD_OK);
-    etcd_response *r = do_op(op);
+    etcd_response *r = itest_do(itest_kv, op);
     assert_int_equal(etcd_response_kv_count(r), 4);
     for (size_t i = 0; i < 4; i++)
         assert_kv_key(r, i, in[i]);
     etcd_response_free(r);
 
     /* A prefix of only 0xff bytes reads to the end of the keyspace. */
-    itest_put_string(kv, "\xff\xff", "top");
-    itest_put_string(kv, "\xff\xff\x05", "top2");
+    itest_put_string(itest_kv, "\xff\xff", "top");
+    itest_put_string(itest_kv, "\xff\xff\x05", "top2");
     op = etcd_op_get("\xff\xff", 2);
     etcd_op_with_prefix(op);
-    r = do_op(op);
+    r = itest_do(itest_kv, op);
     assert_int_equal(etcd_response_kv_count(r), 2);
     assert_kv_key(r, 0, "\xff\xff");
     assert_kv_key(r, 1, "\xff\xff\x05");
@@ -138,7 +106,7 @@ static void put_range_keys(void)
 {
     const char *keys[] = {"rng/a", "rng/b", "rng/c", "rng/d", "rng/e"};
     for (size_t i = 0; i < 5; i++)
-        itest_put_string(kv, keys[i], keys[i] + 4);
+        itest_put_string(itest_kv, keys[i], keys[i] + 4);
 }
 
 static void test_range_end_from_key_limit(void **state)
@@ -147,7 +115,7 @@ static void test_range_end_from_key_limit(void **state)
     put_range_keys();
     etcd_op *op = etcd_op_get("rng/b", 5);
     etcd_op_with_range_end(op, "rng/d", 5);
-    etcd_response *r = do_op(op);
+    etcd_response *r = itest_do(itest_kv, op);
     assert_int_equal(etcd_response_kv_count(r), 2);
     assert_kv_key(r, 0, "rng/b");
     assert_kv_key(r, 1, "rng/c");
@@ -155,7 +123,7 @@ static void test_range_end_from_key_limit(void **state)
 
     op = etcd_op_get("rng/d", 5);
     etcd_op_with_from_key(op);
-    r = do_op(op);
+    r = itest_do(itest_kv, op);
     assert_true(etcd_response_kv_count(r) >= 2);
     assert_kv_key(r, 0, "rng/d");
     assert_kv_key(r, 1, "rng/e");
@@ -164,7 +132,7 @@ static void test_range_end_from_key_limit(void **state)
     op = etcd_op_get("rng/", 4);
     etcd_op_with_prefix(op);
     etcd_op_with_limit(op, 2);
-    r = do_op(op);
+    r = itest_do(itest_kv, op);
     assert_int_equal(etcd_response_kv_count(r), 2);
     assert_true(etcd_response_more(r));
     assert_int_equal(etcd_response_count(r), 5);
@@ -173,7 +141,7 @@ static void test_range_end_from_key_limit(void **state)
     op = etcd_op_get("rng/", 4);
     etcd_op_with_prefix(op);
     etcd_op_with_limit(op, 5);
-    r = do_op(op);
+    r = itest_do(itest_kv, op);
     assert_int_equal(etcd_response_kv_count(r), 5);
     assert_false(etcd_response_more(r));
     etcd_response_free(r);
@@ -182,7 +150,7 @@ static void test_range_end_from_key_limit(void **state)
     op = etcd_op_get("", 0);
     etcd_op_with_from_key(op);
     etcd_op_with_count_only(op);
-    r = do_op(op);
+    r = itest_do(itest_kv, op);
     assert_true(etcd_response_count(r) >= 5);
     etcd_response_free(r);
 }
@@ -190,12 +158,12 @@ static void test_range_end_from_key_limit(void **state)
 static void test_revision_and_revision_filters(void **state)
 {
     (void)state;
-    int64_t r1 = itest_put_string(kv, "rev/k", "v1");
-    int64_t r2 = itest_put_string(kv, "rev/k", "v2");
-    int64_t r3 = itest_put_string(kv, "rev/other", "o");
+    int64_t r1 = itest_put_string(itest_kv, "rev/k", "v1");
+    int64_t r2 = itest_put_string(itest_kv, "rev/k", "v2");
+    int64_t r3 = itest_put_string(itest_kv, "rev/other", "o");
     etcd_op *op = etcd_op_get("rev/k", 5);
     etcd_op_with_rev(op, r1);
-    etcd_response *r = do_op(op);
+    etcd_response *r = itest_do(itest_kv, op);
     size_t vl;
     assert_int_equal(etcd_response_kv_count(r), 1);
     assert_memory_equal(etcd_keyvalue_value(etcd_response_kv_at(r, 0), &vl), "v1", 2);
@@ -206,7 +174,7 @@ static void test_revision_and_revision_filters(void **state)
     etcd_op_with_prefix(op);
     etcd_op_with_min_mod_rev(op, r2);
     etcd_op_with_max_mod_rev(op, r2);
-    r = do_op(op);
+    r = itest_do(itest_kv, op);
     assert_int_equal(etcd_response_kv_count(r), 1);
     assert_kv_key(r, 0, "rev/k");
     etcd_response_free(r);
@@ -215,7 +183,7 @@ static void test_revision_and_revision_filters(void **state)
     op = etcd_op_get("rev/", 4);
     etcd_op_with_prefix(op);
     etcd_op_with_min_create_rev(op, r3);
-    r = do_op(op);
+    r = itest_do(itest_kv, op);
     assert_int_equal(etcd_response_kv_count(r), 1);
     assert_kv_key(r, 0, "rev/other");
     etcd_response_free(r);
@@ -224,7 +192,7 @@ static void test_revision_and_revision_filters(void **state)
     op = etcd_op_get("rev/", 4);
     etcd_op_with_prefix(op);
     etcd_op_with_max_create_rev(op, r1);
-    r = do_op(op);
+    r = itest_do(itest_kv, op);
     assert_int_equal(etcd_response_kv_count(r), 1);
     assert_kv_key(r, 0, "rev/k");
     etcd_response_free(r);
@@ -235,18 +203,18 @@ static etcd_response *sorted(etcd_sort_target t, etcd_sort_order o)
     etcd_op *op = etcd_op_get("srt/", 4);
     etcd_op_with_prefix(op);
     assert_int_equal(etcd_op_with_sort(op, t, o), ETCD_OK);
-    return do_op(op);
+    return itest_do(itest_kv, op);
 }
 
 static void test_sort_targets_and_orders(void **state)
 {
     (void)state;
     /* Insertion order c, a, b; values make value order b, c, a; c gets 3 versions. */
-    itest_put_string(kv, "srt/c", "2");
-    itest_put_string(kv, "srt/a", "3");
-    itest_put_string(kv, "srt/b", "1");
-    itest_put_string(kv, "srt/c", "2");
-    itest_put_string(kv, "srt/c", "2");
+    itest_put_string(itest_kv, "srt/c", "2");
+    itest_put_string(itest_kv, "srt/a", "3");
+    itest_put_string(itest_kv, "srt/b", "1");
+    itest_put_string(itest_kv, "srt/c", "2");
+    itest_put_string(itest_kv, "srt/c", "2");
     struct {
         etcd_sort_target t;
         etcd_sort_order o;
@@ -277,18 +245,18 @@ static void test_sort_targets_and_orders(void **state)
 static void test_serializable_keys_only_count_only(void **state)
 {
     (void)state;
-    itest_put_string(kv, "opt/x", "value-x");
-    itest_put_string(kv, "opt/y", "value-y");
+    itest_put_string(itest_kv, "opt/x", "value-x");
+    itest_put_string(itest_kv, "opt/y", "value-y");
     etcd_op *op = etcd_op_get("opt/x", 5);
     etcd_op_with_serializable(op);
-    etcd_response *r = do_op(op);
+    etcd_response *r = itest_do(itest_kv, op);
     assert_int_equal(etcd_response_kv_count(r), 1);
     etcd_response_free(r);
 
     op = etcd_op_get("opt/", 4);
     etcd_op_with_prefix(op);
     etcd_op_with_keys_only(op);
-    r = do_op(op);
+    r = itest_do(itest_kv, op);
     assert_int_equal(etcd_response_kv_count(r), 2);
     size_t vl = 99;
     etcd_keyvalue_value(etcd_response_kv_at(r, 0), &vl);
@@ -299,7 +267,7 @@ static void test_serializable_keys_only_count_only(void **state)
     op = etcd_op_get("opt/", 4);
     etcd_op_with_prefix(op);
     etcd_op_with_count_only(op);
-    r = do_op(op);
+    r = itest_do(itest_kv, op);
     assert_int_equal(etcd_response_kv_count(r), 0);
     assert_int_equal(etcd_response_count(r), 2);
     etcd_response_free(r);
@@ -316,5 +284,5 @@ int main(void)
         cmocka_unit_test(test_sort_targets_and_orders),
         cmocka_unit_test(test_serializable_keys_only_count_only),
     };
-    return cmocka_run_group_tests_name("kv-get", tests, setup, teardown);
+    return cmocka_run_group_tests_name("kv-get", tests, itest_group_setup, itest_group_teardown);
 }

@@ -6,27 +6,7 @@
 #define THREADS 8
 #define ROUNDS 150
 
-static etcd_client *client;
-static etcd_kv *kv;
-
-static int setup(void **state)
-{
-    (void)state;
-    itest_cluster = itest_start(NULL);
-    if (!itest_cluster)
-        return -1;
-    client = itest_client(NULL);
-    kv = etcd_client_kv(client);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    etcd_client_free(client);
-    eh_cluster_stop(itest_cluster);
-    return 0;
-}
+/* The tests use the common fixture: one member, one client (itest_kv). */
 
 typedef struct worker {
     int id;
@@ -38,7 +18,7 @@ typedef struct worker {
 static int try_increment(void)
 {
     etcd_response *r = NULL;
-    if (etcd_kv_get(kv, "thr/counter", 11, &r, NULL) != ETCD_OK)
+    if (etcd_kv_get(itest_kv, "thr/counter", 11, &r, NULL) != ETCD_OK)
         return -1;
     const etcd_keyvalue *e = etcd_response_kv_at(r, 0);
     size_t n;
@@ -54,7 +34,7 @@ static int try_increment(void)
     etcd_txn *t = etcd_txn_new();
     etcd_txn_if(t, etcd_cmp_mod_rev("thr/counter", 11, ETCD_CMP_EQUAL, mod));
     etcd_txn_then(t, etcd_op_put("thr/counter", 11, next, strlen(next)));
-    etcd_code rc = etcd_kv_txn(kv, t, &r, NULL);
+    etcd_code rc = etcd_kv_txn(itest_kv, t, &r, NULL);
     etcd_txn_free(t);
     if (rc != ETCD_OK)
         return -1;
@@ -71,11 +51,11 @@ static void *work(void *arg)
         snprintf(key, sizeof key, "thr/%d/%d", w->id, i);
         snprintf(val, sizeof val, "%d-%d", w->id, i);
         etcd_response *r = NULL;
-        if (etcd_kv_put(kv, key, strlen(key), val, strlen(val), &r, NULL) != ETCD_OK)
+        if (etcd_kv_put(itest_kv, key, strlen(key), val, strlen(val), &r, NULL) != ETCD_OK)
             w->failures++;
         etcd_response_free(r);
         r = NULL;
-        if (etcd_kv_get(kv, key, strlen(key), &r, NULL) != ETCD_OK || etcd_response_kv_count(r) != 1)
+        if (etcd_kv_get(itest_kv, key, strlen(key), &r, NULL) != ETCD_OK || etcd_response_kv_count(r) != 1)
             w->failures++;
         else {
             size_t n;
@@ -98,7 +78,7 @@ static void *work(void *arg)
 static void test_eight_threads_one_client(void **state)
 {
     (void)state;
-    itest_put_string(kv, "thr/counter", "0");
+    itest_put_string(itest_kv, "thr/counter", "0");
     pthread_t th[THREADS];
     worker w[THREADS];
     for (int i = 0; i < THREADS; i++) {
@@ -117,11 +97,11 @@ static void test_eight_threads_one_client(void **state)
     etcd_op_with_count_only(op);
     etcd_response *r = NULL;
     etcd_error *err = NULL;
-    ASSERT_OK(etcd_kv_do(kv, op, &r, &err), err);
+    ASSERT_OK(etcd_kv_do(itest_kv, op, &r, &err), err);
     assert_int_equal(etcd_response_count(r), THREADS * ROUNDS + 1);
     etcd_response_free(r);
     etcd_op_free(op);
-    char *s = itest_get_string(kv, "thr/counter");
+    char *s = itest_get_string(itest_kv, "thr/counter");
     assert_int_equal(atol(s), increments);
     assert_true(increments > 0);
     free(s);
@@ -132,5 +112,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eight_threads_one_client),
     };
-    return cmocka_run_group_tests_name("threads", tests, setup, teardown);
+    return cmocka_run_group_tests_name("threads", tests, itest_group_setup, itest_group_teardown);
 }

@@ -1,27 +1,7 @@
 /* Transactions against real etcd: every compare target and result, ranges, branches, nesting. */
 #include "itest.h"
 
-static etcd_client *client;
-static etcd_kv *kv;
-
-static int setup(void **state)
-{
-    (void)state;
-    itest_cluster = itest_start(NULL);
-    if (!itest_cluster)
-        return -1;
-    client = itest_client(NULL);
-    kv = etcd_client_kv(client);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    etcd_client_free(client);
-    eh_cluster_stop(itest_cluster);
-    return 0;
-}
+/* The tests use the common fixture: one member, one client (itest_kv). */
 
 /* Commits a txn with one compare and a get of "txn/probe" in both branches; returns succeeded. */
 static int holds(etcd_cmp *cmp)
@@ -32,7 +12,7 @@ static int holds(etcd_cmp *cmp)
     etcd_txn_else(t, etcd_op_get("txn/probe", 9));
     etcd_response *r = NULL;
     etcd_error *err = NULL;
-    ASSERT_OK(etcd_kv_txn(kv, t, &r, &err), err);
+    ASSERT_OK(etcd_kv_txn(itest_kv, t, &r, &err), err);
     etcd_txn_free(t);
     int ok = etcd_response_succeeded(r);
     assert_int_equal(etcd_response_txn_count(r), 1);
@@ -43,7 +23,7 @@ static int holds(etcd_cmp *cmp)
 static void test_compare_value(void **state)
 {
     (void)state;
-    itest_put_string(kv, "txn/v", "m");
+    itest_put_string(itest_kv, "txn/v", "m");
     assert_true(holds(etcd_cmp_value("txn/v", 5, ETCD_CMP_EQUAL, "m", 1)));
     assert_false(holds(etcd_cmp_value("txn/v", 5, ETCD_CMP_EQUAL, "n", 1)));
     assert_true(holds(etcd_cmp_value("txn/v", 5, ETCD_CMP_NOT_EQUAL, "n", 1)));
@@ -55,7 +35,7 @@ static void test_compare_value(void **state)
     /* binary value */
     etcd_response *r = NULL;
     etcd_error *err = NULL;
-    ASSERT_OK(etcd_kv_put(kv, "txn/bin", 7, "\0\xff", 2, &r, &err), err);
+    ASSERT_OK(etcd_kv_put(itest_kv, "txn/bin", 7, "\0\xff", 2, &r, &err), err);
     etcd_response_free(r);
     assert_true(holds(etcd_cmp_value("txn/bin", 7, ETCD_CMP_EQUAL, "\0\xff", 2)));
     assert_false(holds(etcd_cmp_value("txn/bin", 7, ETCD_CMP_EQUAL, "\0", 1)));
@@ -64,8 +44,8 @@ static void test_compare_value(void **state)
 static void test_compare_version_create_mod(void **state)
 {
     (void)state;
-    int64_t created = itest_put_string(kv, "txn/n", "1");
-    int64_t modified = itest_put_string(kv, "txn/n", "2");
+    int64_t created = itest_put_string(itest_kv, "txn/n", "1");
+    int64_t modified = itest_put_string(itest_kv, "txn/n", "2");
     /* version 2 */
     assert_true(holds(etcd_cmp_version("txn/n", 5, ETCD_CMP_EQUAL, 2)));
     assert_true(holds(etcd_cmp_version("txn/n", 5, ETCD_CMP_GREATER, 1)));
@@ -99,10 +79,10 @@ static void test_compare_lease(void **state)
     etcd_op_with_lease(op, (int64_t)id);
     etcd_response *r = NULL;
     etcd_error *err = NULL;
-    ASSERT_OK(etcd_kv_do(kv, op, &r, &err), err);
+    ASSERT_OK(etcd_kv_do(itest_kv, op, &r, &err), err);
     etcd_op_free(op);
     etcd_response_free(r);
-    itest_put_string(kv, "txn/unleased", "y");
+    itest_put_string(itest_kv, "txn/unleased", "y");
     assert_true(holds(etcd_cmp_lease("txn/leased", 10, ETCD_CMP_EQUAL, (int64_t)id)));
     assert_false(holds(etcd_cmp_lease("txn/leased", 10, ETCD_CMP_NOT_EQUAL, (int64_t)id)));
     assert_true(holds(etcd_cmp_lease("txn/unleased", 12, ETCD_CMP_EQUAL, 0)));
@@ -113,9 +93,9 @@ static void test_compare_lease(void **state)
 static void test_range_compares(void **state)
 {
     (void)state;
-    itest_put_string(kv, "rc/a", "1");
-    itest_put_string(kv, "rc/b", "1");
-    itest_put_string(kv, "rc/c", "2");
+    itest_put_string(itest_kv, "rc/a", "1");
+    itest_put_string(itest_kv, "rc/b", "1");
+    itest_put_string(itest_kv, "rc/c", "2");
     /* every key under rc/ has version 1 */
     etcd_cmp *c = etcd_cmp_version("rc/", 3, ETCD_CMP_EQUAL, 1);
     etcd_cmp_with_prefix(c);
@@ -127,7 +107,7 @@ static void test_range_compares(void **state)
     c = etcd_cmp_value("rc/", 3, ETCD_CMP_EQUAL, "1", 1);
     etcd_cmp_with_prefix(c);
     assert_false(holds(c));
-    itest_put_string(kv, "rc/b", "1");
+    itest_put_string(itest_kv, "rc/b", "1");
     c = etcd_cmp_version("rc/", 3, ETCD_CMP_LESS, 2);
     etcd_cmp_with_prefix(c);
     assert_false(holds(c));
@@ -136,9 +116,9 @@ static void test_range_compares(void **state)
 static void test_branches_and_sub_responses(void **state)
 {
     (void)state;
-    itest_put_string(kv, "cas/k", "old");
+    itest_put_string(itest_kv, "cas/k", "old");
     /* compare-and-swap: then = put + get + delete of another key */
-    itest_put_string(kv, "cas/gone", "x");
+    itest_put_string(itest_kv, "cas/gone", "x");
     etcd_txn *t = etcd_txn_new();
     etcd_txn_if(t, etcd_cmp_value("cas/k", 5, ETCD_CMP_EQUAL, "old", 3));
     etcd_op *put = etcd_op_put("cas/k", 5, "new", 3);
@@ -149,7 +129,7 @@ static void test_branches_and_sub_responses(void **state)
     etcd_txn_else(t, etcd_op_get("cas/k", 5));
     etcd_response *r = NULL;
     etcd_error *err = NULL;
-    ASSERT_OK(etcd_kv_txn(kv, t, &r, &err), err);
+    ASSERT_OK(etcd_kv_txn(itest_kv, t, &r, &err), err);
     assert_int_equal(etcd_response_type(r), ETCD_OP_TXN);
     assert_true(etcd_response_succeeded(r));
     assert_int_equal(etcd_response_txn_count(r), 3);
@@ -167,7 +147,7 @@ static void test_branches_and_sub_responses(void **state)
     etcd_response_free(r);
 
     /* The same txn again: the compare fails, the else branch runs. */
-    ASSERT_OK(etcd_kv_txn(kv, t, &r, &err), err);
+    ASSERT_OK(etcd_kv_txn(itest_kv, t, &r, &err), err);
     assert_false(etcd_response_succeeded(r));
     assert_int_equal(etcd_response_txn_count(r), 1);
     assert_memory_equal(etcd_keyvalue_value(etcd_response_kv_at(etcd_response_txn_at(r, 0), 0), &vl), "new", 3);
@@ -177,12 +157,12 @@ static void test_branches_and_sub_responses(void **state)
     /* No compares: then always runs. An empty txn works too. */
     t = etcd_txn_new();
     etcd_txn_then(t, etcd_op_put("cas/always", 10, "1", 1));
-    ASSERT_OK(etcd_kv_txn(kv, t, &r, &err), err);
+    ASSERT_OK(etcd_kv_txn(itest_kv, t, &r, &err), err);
     assert_true(etcd_response_succeeded(r));
     etcd_response_free(r);
     etcd_txn_free(t);
     t = etcd_txn_new();
-    ASSERT_OK(etcd_kv_txn(kv, t, &r, &err), err);
+    ASSERT_OK(etcd_kv_txn(itest_kv, t, &r, &err), err);
     assert_int_equal(etcd_response_txn_count(r), 0);
     etcd_response_free(r);
     etcd_txn_free(t);
@@ -191,7 +171,7 @@ static void test_branches_and_sub_responses(void **state)
 static void test_nested_txn(void **state)
 {
     (void)state;
-    itest_put_string(kv, "nest/a", "1");
+    itest_put_string(itest_kv, "nest/a", "1");
     etcd_txn *inner = etcd_txn_new();
     etcd_txn_if(inner, etcd_cmp_value("nest/a", 6, ETCD_CMP_EQUAL, "2", 1));
     etcd_txn_then(inner, etcd_op_put("nest/b", 6, "inner-then", 10));
@@ -207,7 +187,7 @@ static void test_nested_txn(void **state)
     etcd_op *op = etcd_op_txn(outer);
     etcd_response *r = NULL;
     etcd_error *err = NULL;
-    ASSERT_OK(etcd_kv_do(kv, op, &r, &err), err);
+    ASSERT_OK(etcd_kv_do(itest_kv, op, &r, &err), err);
     etcd_op_free(op);
     assert_true(etcd_response_succeeded(r));
     assert_int_equal(etcd_response_txn_count(r), 2);
@@ -219,7 +199,7 @@ static void test_nested_txn(void **state)
     size_t vl;
     assert_memory_equal(etcd_keyvalue_value(etcd_response_kv_at(etcd_response_txn_at(in, 1), 0), &vl), "1", 1);
     etcd_response_free(r);
-    char *s = itest_get_string(kv, "nest/b");
+    char *s = itest_get_string(itest_kv, "nest/b");
     assert_string_equal(s, "inner-else");
     free(s);
 }
@@ -234,5 +214,5 @@ int main(void)
         cmocka_unit_test(test_branches_and_sub_responses),
         cmocka_unit_test(test_nested_txn),
     };
-    return cmocka_run_group_tests_name("txn", tests, setup, teardown);
+    return cmocka_run_group_tests_name("txn", tests, itest_group_setup, itest_group_teardown);
 }
