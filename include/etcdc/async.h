@@ -4,9 +4,11 @@
  * Every KV call has an async form that returns at once and later runs a callback.
  *
  * The contract (as in libuv): when an async function returns an error, nothing was submitted and
- * the callback will never run. When it returns ETCD_OK, the callback runs exactly once: with the
- * response, with an error, or with ETCD_E_CANCELLED when the call was cancelled or the client was
- * closed while the call was in flight.
+ * the callback will never run. When it returns ETCD_OK, the callback runs exactly once (never
+ * from inside the async function itself; possibly on the client's thread before the function
+ * has returned to the caller): with the response, with an error, or with ETCD_E_CANCELLED when the call was cancelled or the client was
+ * closed while the call was in flight (a write that may have been sent by then reports
+ * ETCD_E_OUTCOME_UNKNOWN, cause ETCD_E_CANCELLED).
  *
  * The callback owns what it is given: it frees `resp` with etcd_response_free() and `err` with
  * etcd_error_free() (or keeps them). On success err is NULL; on failure resp is NULL.
@@ -79,7 +81,8 @@ ETCD_API void etcd_call_release(etcd_call *call);
  * belongs to the client: do not close or read it. -1 in the default dispatch mode. */
 ETCD_API int etcd_client_fd(etcd_client *client);
 /* ETCD_DISPATCH_CALLER: runs the callbacks that are ready and returns how many ran. Never
- * blocks. Call it from one thread at a time. */
+ * blocks. Call it from one thread at a time. Callbacks still pending when the client is freed
+ * run inside etcd_client_free(). */
 ETCD_API int etcd_client_dispatch(etcd_client *client);
 
 #ifdef __cplusplus

@@ -21,8 +21,8 @@ extern "C" {
 /* Defaults, in milliseconds unless said otherwise. */
 #define ETCD_DEFAULT_DIAL_TIMEOUT_MS 5000
 #define ETCD_DEFAULT_REQUEST_TIMEOUT_MS 30000
-#define ETCD_DEFAULT_KEEPALIVE_TIME_MS 30000    /* at or above etcd's --grpc-keepalive-min-time (5 s) */
-#define ETCD_DEFAULT_KEEPALIVE_TIMEOUT_MS 10000
+#define ETCD_DEFAULT_KEEPALIVE_TIME_MS 10000    /* at or above etcd's --grpc-keepalive-min-time (5 s) */
+#define ETCD_DEFAULT_KEEPALIVE_TIMEOUT_MS 5000 /* a silent member is dropped within 15 s, before the request timeout */
 #define ETCD_DEFAULT_MAX_SEND_BYTES (2 * 1024 * 1024)
 #define ETCD_DEFAULT_MAX_RECV_BYTES INT32_MAX
 #define ETCD_DEFAULT_RETRY_MAX_ATTEMPTS 100
@@ -57,8 +57,11 @@ ETCD_API etcd_code etcd_config_set_keepalive(etcd_config *cfg, int64_t time_ms, 
 ETCD_API etcd_code etcd_config_set_max_send_bytes(etcd_config *cfg, int32_t bytes);
 /* Largest response the client will accept, in bytes (> 0). */
 ETCD_API etcd_code etcd_config_set_max_recv_bytes(etcd_config *cfg, int32_t bytes);
-/* Retry policy: at most `max_attempts` tries of a call (>= 1; 1 = no retry), waiting
- * `backoff_ms` (0..3600000, +/- jitter_percent) between rounds over the endpoints. */
+/* Retry policy: at most `max_attempts` tries of a call that reached a server (>= 1; 1 = no
+ * retry); tries that found no connection do not count, so a call waits for a member until its
+ * deadline. Between tries it waits `backoff_ms` (0..3600000, +/- jitter_percent) after every
+ * n/2+1 of them, n being the number of endpoints, as clientv3 does. Reads are retried after
+ * "unavailable" failures on another endpoint; writes only when they provably never left. */
 ETCD_API etcd_code etcd_config_set_retry(etcd_config *cfg, int max_attempts, int64_t backoff_ms,
                                          int jitter_percent);
 /* Re-read the member list every `ms` and use the members' client URLs as endpoints; 0: off. */
@@ -66,12 +69,15 @@ ETCD_API etcd_code etcd_config_set_auto_sync_interval_ms(etcd_config *cfg, int64
 
 /*
  * Connects to the cluster. Waits until one endpoint is connected or the dial timeout passes;
- * on timeout fails with ETCD_E_DEADLINE and a message that lists each endpoint and why it failed.
- * On success *out receives a client the caller frees with etcd_client_free().
+ * on timeout fails with ETCD_E_DEADLINE and a message that lists each endpoint and why it failed
+ * (found by probing them all at once for at most 250 ms more). On success *out receives a
+ * client the caller frees with etcd_client_free().
  */
 ETCD_API etcd_code etcd_client_new(const etcd_config *cfg, etcd_client **out, etcd_error **err);
-/* Closes the client: calls still in flight end with ETCD_E_CANCELLED. NULL is fine. Must not be
- * called from a callback of the same client, nor while another thread is inside a call on it. */
+/* Closes the client. Calls still in flight end with ETCD_E_CANCELLED (writes that may have been
+ * sent: ETCD_E_OUTCOME_UNKNOWN, cause ETCD_E_CANCELLED); every async callback has run when it
+ * returns (in ETCD_DISPATCH_CALLER mode, the ones still pending run here, on this thread).
+ * NULL is fine. Must not be called from a callback of the same client. */
 ETCD_API void etcd_client_free(etcd_client *client);
 /* The client's KV interface. Borrowed: valid until the client is freed; do not free it. */
 ETCD_API etcd_kv *etcd_client_kv(etcd_client *client);

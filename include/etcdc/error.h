@@ -5,7 +5,8 @@
  * Values are fixed and only ever appended: they may be stored and compared across versions.
  *
  * Calls that can fail also take an optional `etcd_error **err`. When it is not NULL and the call
- * fails, *err receives a new error object that the caller owns and frees with etcd_error_free().
+ * fails, *err receives a new error object that the caller owns and frees with etcd_error_free()
+ * (or NULL, when even that could not be allocated: the returned code always says what happened).
  * On success *err is left untouched. Errors are per call: nothing is stored on a shared handle,
  * so they are safe under threads.
  */
@@ -21,15 +22,19 @@ extern "C" {
 typedef enum etcd_code {
     ETCD_OK = 0,
 
-    /* Raised by the client itself; nothing was sent. */
-    ETCD_E_INVALID_ARGUMENT = -1,   /* bad input: NULL handle, empty key, negative limit, ... */
+    /* Client-side and transport conditions. For writes, the ones that may follow a sent request
+     * (deadline, cancelled, unavailable, protocol, internal, message too large to receive) are
+     * reported as ETCD_E_OUTCOME_UNKNOWN with this code as its cause. */
+    ETCD_E_INVALID_ARGUMENT = -1,   /* bad input: NULL handle, empty key, negative limit, ...;
+                                       nothing was sent */
     ETCD_E_NOMEM = -2,              /* out of memory */
     ETCD_E_DEADLINE = -3,           /* the call's deadline (or the dial timeout) passed */
     ETCD_E_CANCELLED = -4,          /* the call was cancelled, or the client closed under it */
     ETCD_E_UNAVAILABLE = -5,        /* no endpoint could be reached, or the connection broke */
     ETCD_E_OUTCOME_UNKNOWN = -6,    /* a write failed after it may have reached the server:
                                        it may or may not have been applied. etcd_error_cause()
-                                       tells what happened. Never returned for reads. */
+                                       tells what happened. Never returned for reads (gets and
+                                       txns made only of gets). */
     ETCD_E_BAD_ENDPOINT = -7,       /* an endpoint string could not be parsed */
     ETCD_E_TLS_NOT_CONFIGURED = -8, /* an https:// endpoint without TLS settings */
     ETCD_E_CLOSED = -9,             /* the client is closing or closed */

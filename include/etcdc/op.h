@@ -46,8 +46,9 @@ typedef enum etcd_sort_order {
     ETCD_SORT_DESCEND = 2
 } etcd_sort_order;
 
-/* Reads `key` (one key, or a range with the setters below). An empty key is allowed only with
- * a range end, etcd_op_with_from_key() or etcd_op_with_prefix() (empty prefix = every key). */
+/* Reads `key` (one key, or a range with the setters below). etcd refuses an empty key, so an
+ * empty key is allowed only with etcd_op_with_from_key() or etcd_op_with_prefix(), which make
+ * it "\0" (every key), as clientv3 does. */
 ETCD_API etcd_op *etcd_op_get(const void *key, size_t key_len);
 /* Writes `value` under `key`. The key must not be empty. */
 ETCD_API etcd_op *etcd_op_put(const void *key, size_t key_len, const void *value, size_t value_len);
@@ -72,7 +73,6 @@ ETCD_API etcd_code etcd_op_with_range_end(etcd_op *op, const void *end, size_t e
 ETCD_API etcd_code etcd_op_with_prefix(etcd_op *op);
 /* Operate on every key >= the op's key. */
 ETCD_API etcd_code etcd_op_with_from_key(etcd_op *op);
-/* get and delete: also return the previous key-values (delete only). */
 
 /* --- get --- */
 /* At most `limit` keys (>= 0; 0 = no limit). */
@@ -120,7 +120,7 @@ ETCD_API etcd_code etcd_op_set_require_leader(etcd_op *op, int on);
  * The range end that selects every key starting with `prefix`: the prefix with its last byte
  * below 0xff incremented and what follows dropped. A prefix made only of 0xff bytes (or empty)
  * has no such end: the result is the single byte "\0", which etcd reads as "every key >= key".
- * Writes at most prefix_len bytes (at least 1) to `end` and returns how many it wrote.
+ * `end` must hold max(prefix_len, 1) bytes; returns how many were written.
  */
 ETCD_API size_t etcd_prefix_range_end(const void *prefix, size_t prefix_len, uint8_t *end);
 

@@ -1,11 +1,15 @@
-/* Why an endpoint cannot be reached, in words, for dial-timeout messages. */
+/* Why endpoints cannot be reached, in words, for dial-timeout messages. */
 #ifndef ETCDC_PROBE_H
 #define ETCDC_PROBE_H
 
 #include <stddef.h>
 
-/* Tries a plain connection to a gRPC target ("ipv4:", "ipv6:", "dns:///", "unix:") for at most
- * timeout_ms and writes the reason it is unusable ("connection refused", ...) into buf. */
-void etcd_probe_reason(const char *target, int timeout_ms, char *buf, size_t len);
+#define ETCD_PROBE_REASON_LEN 160
+
+/* Tries a plain connection to each gRPC target ("ipv4:", "ipv6:", "dns:///", "unix:") at once,
+ * all within budget_ms together, and writes why each is unusable ("connection refused", ...)
+ * into reasons[i]. */
+void etcd_probe_reasons(const char *const *targets, size_t n, int budget_ms,
+                        char (*reasons)[ETCD_PROBE_REASON_LEN]);
 
 #endif

@@ -66,10 +66,13 @@ etcd_code etcd_autosync_once(etcd_client *c, etcd_error **err)
             *err = etcd_error_new_call(rc, rc, w.rpc.grpc_status, w.rpc.details, w.rpc.endpoint_name, "member list");
     } else {
         char *urls = join_client_urls((const Etcdserverpb__MemberListResponse *)msg);
-        char cur[4096];
-        etcd_client_endpoints(c, cur, sizeof cur);
-        if (urls && strcmp(urls, cur) != 0)
+        size_t n = etcd_client_endpoints(c, NULL, 0);
+        char *cur = malloc(n + 1);
+        if (cur)
+            etcd_client_endpoints(c, cur, n + 1);
+        if (urls && cur && strcmp(urls, cur) != 0)
             rc = etcd_client_set_endpoints(c, urls, err);
+        free(cur);
         free(urls);
         protobuf_c_message_free_unpacked(msg, NULL);
     }

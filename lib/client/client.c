@@ -127,6 +127,7 @@ void etcd_client_free(etcd_client *c)
     pthread_mutex_unlock(&c->mu);
     /* Cancel first: a member-list call in flight ends, so the sync thread can be joined. */
     etcd_transport_cancel_all(c->transport);
+    etcd_loop_expedite_all(c->loop);
     etcd_autosync_stop(c);
     pthread_mutex_lock(&c->mu);
     while (c->inflight > 0) {
@@ -134,6 +135,7 @@ void etcd_client_free(etcd_client *c)
         /* A call may have been between attempts when we cancelled: cancel again until idle.
          * In caller-dispatch mode, finished calls are run here: nobody else will now. */
         etcd_transport_cancel_all(c->transport);
+        etcd_loop_expedite_all(c->loop);
         etcd_client_dispatch(c);
         pthread_mutex_lock(&c->mu);
         if (c->inflight > 0) {

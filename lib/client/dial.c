@@ -14,6 +14,9 @@
 
 /* Watches re-arm at this period, so shutting the queue down never waits longer. */
 #define WATCH_SLICE_MS 100
+/* After the timeout, all endpoints are probed together for at most this long to say why each
+ * failed: the only time a failed dial takes beyond its timeout. */
+#define PROBE_BUDGET_MS 250
 
 static gpr_timespec mono_deadline(int64_t at_ms)
 {
@@ -25,19 +28,29 @@ static etcd_code timeout_error(etcd_endpoint **eps, size_t n, int64_t timeout_ms
 {
     if (!err)
         return ETCD_E_DEADLINE;
-    size_t cap = 256 + n * 256, off = 0;
+    size_t cap = 256, off = 0;
+    for (size_t i = 0; i < n; i++)
+        cap += strlen(eps[i]->name) + ETCD_PROBE_REASON_LEN + 4;
     char *msg = malloc(cap);
-    if (!msg)
-        return etcd_error_set(err, ETCD_E_DEADLINE, "dial timeout");
+    const char **targets = calloc(n, sizeof *targets);
+    char(*why)[ETCD_PROBE_REASON_LEN] = calloc(n, sizeof *why);
+    if (!msg || !targets || !why) {
+        free(msg);
+        free(targets);
+        free(why);
+        return etcd_error_set(err, ETCD_E_DEADLINE, "no endpoint could be reached within the dial timeout");
+    }
+    for (size_t i = 0; i < n; i++)
+        targets[i] = eps[i]->target;
+    etcd_probe_reasons(targets, n, PROBE_BUDGET_MS, why);
     off += (size_t)snprintf(msg, cap, "no endpoint could be reached within the dial timeout of %lld ms:",
                             (long long)timeout_ms);
-    for (size_t i = 0; i < n && off < cap; i++) {
-        char why[200];
-        etcd_probe_reason(eps[i]->target, 300, why, sizeof why);
-        off += (size_t)snprintf(msg + off, cap - off, "%s %s: %s", i ? ";" : "", eps[i]->name, why);
-    }
+    for (size_t i = 0; i < n && off < cap; i++)
+        off += (size_t)snprintf(msg + off, cap - off, "%s %s: %s", i ? ";" : "", eps[i]->name, why[i]);
     etcd_error_set(err, ETCD_E_DEADLINE, "%s", msg);
     free(msg);
+    free(targets);
+    free(why);
     return ETCD_E_DEADLINE;
 }
 

@@ -164,7 +164,11 @@ etcd_code etcd_status_to_code(int grpc_status, const char *message, size_t len)
     case S_UNAVAILABLE:
         return ETCD_E_UNAVAILABLE;
     case S_RESOURCE_EXHAUSTED:
-        /* gRPC's own size checks: "Received/Sent message larger than max (N vs. M)". */
+        /* The server's gRPC refusing a request over its own limit ("grpc: received message
+         * larger than max"): the request was not processed. */
+        if (message && len >= 38 && memcmp(message, "grpc: received message larger than max", 38) == 0)
+            return ETCD_E_REQUEST_TOO_LARGE;
+        /* This client's gRPC limits: "Received/Sent message larger than max (N vs. M)". */
         if (message && len && memmem(message, len, "larger than max", 15))
             return ETCD_E_MESSAGE_TOO_LARGE;
         return ETCD_E_SERVER;

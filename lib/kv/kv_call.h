@@ -33,6 +33,9 @@ struct kv_call {
     etcd_response *resp;
     etcd_error *err;
     kv_call *next_ready;            /* caller-dispatch queue */
+    atomic_bool submitting;         /* the submitting thread is still inside start() */
+    pthread_t submitter;
+    bool failed_in_submit;          /* ...and the call failed there: report it as a submit error */
 };
 
 /* Runs a finished async call's callback and ends it (caller-dispatch mode). */

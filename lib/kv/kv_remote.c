@@ -32,7 +32,16 @@ static etcd_code settle(kv_call *c, ProtobufCMessage *msg, etcd_response **resp,
     *resp = NULL;
     if (c->rpc.code == ETCD_OK) {
         *resp = etcd_response_new(c->type, msg);
-        return *resp ? ETCD_OK : etcd_error_set(err, ETCD_E_NOMEM, "%s: out of memory", op_names[c->type]);
+        if (*resp)
+            return ETCD_OK;
+        /* The server applied a write whose answer we cannot hold: "not applied" would be a lie. */
+        if (!c->rpc.read_only) {
+            if (err)
+                *err = etcd_error_new_call(ETCD_E_OUTCOME_UNKNOWN, ETCD_E_NOMEM, 0, "out of memory reading the response",
+                                           NULL, op_names[c->type]);
+            return ETCD_E_OUTCOME_UNKNOWN;
+        }
+        return etcd_error_set(err, ETCD_E_NOMEM, "%s: out of memory", op_names[c->type]);
     }
     etcd_code rc = c->rpc.outcome_unknown ? ETCD_E_OUTCOME_UNKNOWN : c->rpc.code;
     if (err)
@@ -59,6 +68,12 @@ static void async_done(const ProtobufCMessage *msg, void *data)
     kv_call *c = data;
     c->code = settle(c, (ProtobufCMessage *)msg, &c->resp, &c->err);
     etcd_rpc_reset_result(&c->rpc);
+    /* Failed inside start() itself (closing, out of memory): the submit call reports it and the
+     * callback never runs, as the contract says. */
+    if (atomic_load_explicit(&c->submitting, memory_order_acquire) && pthread_equal(c->submitter, pthread_self())) {
+        c->failed_in_submit = true;
+        return;
+    }
     if (c->client->cfg.dispatch == ETCD_DISPATCH_CALLER)
         etcd_client_queue_ready(c->client, c);
     else
@@ -101,6 +116,7 @@ static void init_call(kv_call *c, etcd_client *client, const etcd_op *op)
     int64_t timeout = op->timeout_ms > 0 ? op->timeout_ms : client->cfg.request_timeout_ms;
     c->rpc.deadline_ms = timeout > 0 ? etcd_now_ms() + timeout : 0;
     c->rpc.require_leader = op->require_leader >= 0 ? op->require_leader != 0 : client->cfg.require_leader;
+    c->rpc.read_only = op->type == ETCD_OP_GET || (op->type == ETCD_OP_TXN && etcd_txn_is_read_only(op->txn));
 }
 
 static etcd_code remote_do(etcd_kv *kv, const etcd_op *op, etcd_response **resp, etcd_error **err)
@@ -161,16 +177,33 @@ static etcd_code remote_do_async(etcd_kv *kv, const etcd_op *op, etcd_callback c
     c->user_data = user_data;
     etcd_cancel_init(&c->cancel);
     c->rpc.cancel = &c->cancel;
-    atomic_init(&c->refs, handle ? 2 : 1);
+    /* References: the flight, the submit (held across start()), and the caller's handle. */
+    atomic_init(&c->refs, handle ? 3 : 2);
     etcd_code rc = etcd_client_call_begin(client, err);
     if (rc != ETCD_OK) {
         atomic_store(&c->refs, 1);
         kv_call_unref(c);
         return rc;
     }
+    c->submitter = pthread_self();
+    atomic_store_explicit(&c->submitting, true, memory_order_release);
+    start(c, async_done);
+    atomic_store_explicit(&c->submitting, false, memory_order_release);
+    if (c->failed_in_submit) {
+        rc = c->code;
+        if (err)
+            *err = c->err;
+        else
+            etcd_error_free(c->err);
+        etcd_response_free(c->resp);
+        atomic_store(&c->refs, 1);
+        kv_call_unref(c);
+        etcd_client_call_end(client);
+        return rc;
+    }
     if (handle)
         *handle = (etcd_call *)c;
-    start(c, async_done);
+    kv_call_unref(c);
     return ETCD_OK;
 }
 

@@ -199,10 +199,11 @@ etcd_code etcd_op_check(const etcd_op *op, etcd_error **err)
         return etcd_sticky_report(&op->error, err);
     if (op->type == ETCD_OP_TXN)
         return etcd_txn_check(op->txn, err);
-    /* Without a range, get and delete need a key (etcd: "key is not provided"). */
+    /* etcd refuses an empty key ("key is not provided"), with or without a range end; prefix
+     * and from-key on an empty key have already made it "\0". */
     if (op->type == ETCD_OP_GET || op->type == ETCD_OP_DELETE) {
         etcd_op *m = (etcd_op *)op;
-        if (key_of(m)->len == 0 && end_of(m)->len == 0)
+        if (key_of(m)->len == 0)
             return etcd_error_set(err, ETCD_E_INVALID_ARGUMENT,
                                   "%s: key is empty (use a prefix or from-key for all keys)", op_name(op));
     }

@@ -52,6 +52,8 @@ struct etcd_txn {
     etcd_sticky error;
 };
 
+/* Whether a txn only reads (every op in both branches, nested txns included, is a get). */
+bool etcd_txn_is_read_only(const etcd_txn *txn);
 /* The request message to send for an op. */
 const ProtobufCMessage *etcd_op_message(const etcd_op *op);
 /* A stack op that sends `txn` without owning it (etcd_kv_txn()). */

@@ -259,3 +259,16 @@ void etcd_txn_free(etcd_txn *txn)
     etcd_sticky_clear(&txn->error);
     free(txn);
 }
+
+bool etcd_txn_is_read_only(const etcd_txn *txn)
+{
+    for (int branch = 0; branch < 2; branch++) {
+        etcd_op *const *ops = branch ? txn->else_ops : txn->then_ops;
+        size_t n = branch ? txn->req.n_failure : txn->req.n_success;
+        for (size_t i = 0; i < n; i++) {
+            if (ops[i]->type == ETCD_OP_TXN ? !etcd_txn_is_read_only(ops[i]->txn) : ops[i]->type != ETCD_OP_GET)
+                return false;
+        }
+    }
+    return true;
+}

@@ -24,7 +24,8 @@ typedef struct attempt {
     retry_service *rs;
     unsigned method;
     const ProtobufCMessage *input;
-    unsigned tries;
+    unsigned tries;             /* attempts started */
+    unsigned sent_tries;        /* attempts that may have reached a server: the budget */
     etcd_endpoint *last;        /* the endpoint of the last failure, to avoid next time */
     uint32_t rnd;
     etcd_rpc answer;            /* the last failure a server answered with (e.g. no leader) */
@@ -49,7 +50,17 @@ static void finish(attempt *a, ProtobufCMessage *msg)
 
 static void timer_fired(etcd_timer *t)
 {
-    start_attempt((attempt *)t);
+    attempt *a = (attempt *)t;
+    /* After this, a cancel can no longer reach the timer: it is checked in start_attempt. */
+    etcd_cancel_clear_hook(a->rpc.cancel);
+    start_attempt(a);
+}
+
+/* Cancel hook: end the backoff wait now, so the cancellation is reported at once. */
+static void expedite(void *arg)
+{
+    attempt *a = arg;
+    etcd_loop_timer_expedite(a->rs->loop, &a->timer);
 }
 
 static uint32_t next_rand(attempt *a)
@@ -77,9 +88,13 @@ static void attempt_done(const ProtobufCMessage *msg, void *data)
     etcd_endpoint_unref(a->last);
     a->last = ep;
 
-    etcd_retry_class cls = rs->classes[a->method];
+    etcd_retry_class cls = rpc->read_only ? ETCD_RETRY_REPEATABLE : rs->classes[a->method];
+    /* Attempts that never left the client (no connection) do not use up the budget: like
+     * clientv3's wait-for-ready, the call keeps trying until a member is back or the deadline. */
+    if (rpc->maybe_sent)
+        a->sent_tries++;
     bool may_retry = etcd_retry_allowed(cls, rpc->code, rpc->grpc_status, rpc->maybe_sent) &&
-                     a->tries < (unsigned)rs->policy.max_attempts;
+                     a->sent_tries < (unsigned)rs->policy.max_attempts;
     size_t n = etcd_endpoint_set_count(rs->eps);
     if (rpc->code == ETCD_E_NO_LEADER) {
         /* Require-leader: try each member once, then fail fast rather than wait for an election. */
@@ -104,9 +119,13 @@ static void attempt_done(const ProtobufCMessage *msg, void *data)
     int64_t wait = etcd_retry_backoff_ms(&rs->policy, a->tries, n, next_rand(a));
     if (rpc->deadline_ms > 0 && now + wait > rpc->deadline_ms)
         wait = rpc->deadline_ms - now;
-    /* Timers live on the loop thread; a failure reported inside invoke retries at once. */
-    if (wait > 0 && etcd_loop_on_thread(rs->loop) && etcd_loop_timer_add(rs->loop, &a->timer, now + wait))
+    /* Backoff timers are armed from the loop thread only, so the timer cannot fire before the
+     * cancel hook is in place; a failure reported inside invoke retries at once. */
+    if (wait > 0 && etcd_loop_on_thread(rs->loop) && etcd_loop_timer_add(rs->loop, &a->timer, now + wait)) {
+        if (a->rpc.cancel && !etcd_cancel_set_hook(a->rpc.cancel, expedite, a))
+            etcd_loop_timer_expedite(rs->loop, &a->timer);
         return;
+    }
     start_attempt(a);
 }
 
@@ -118,7 +137,7 @@ static void start_attempt(attempt *a)
         bool sent = a->rpc.maybe_sent || a->rpc.outcome_unknown;
         etcd_rpc_fail(&a->rpc, ETCD_E_CANCELLED, "cancelled");
         a->rpc.maybe_sent = sent;
-        a->rpc.outcome_unknown = sent && rs->classes[a->method] == ETCD_RETRY_NON_REPEATABLE;
+        a->rpc.outcome_unknown = sent && !a->rpc.read_only && rs->classes[a->method] == ETCD_RETRY_NON_REPEATABLE;
         if (a->last)
             a->rpc.endpoint_name = strdup(a->last->name);
         finish(a, NULL);
@@ -166,6 +185,7 @@ static void retry_invoke(ProtobufCService *service, unsigned method, const Proto
     a->rpc.deadline_ms = outer->deadline_ms;
     a->rpc.require_leader = outer->require_leader;
     a->rpc.cancel = outer->cancel;
+    a->rpc.read_only = outer->read_only;
     a->rpc.grpc_status = -1;
     a->answer.grpc_status = -1;
     a->rnd = (uint32_t)(uintptr_t)a ^ (uint32_t)etcd_now_ms() ^ 0x9e3779b9u;

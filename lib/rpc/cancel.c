@@ -6,6 +6,8 @@ void etcd_cancel_init(etcd_cancel *c)
     pthread_mutex_init(&c->mu, NULL);
     c->fired = false;
     c->call = NULL;
+    c->hook = NULL;
+    c->hook_arg = NULL;
 }
 
 void etcd_cancel_destroy(etcd_cancel *c)
@@ -19,6 +21,8 @@ void etcd_cancel_fire(etcd_cancel *c)
     c->fired = true;
     if (c->call)
         grpc_call_cancel(c->call, NULL);
+    if (c->hook)
+        c->hook(c->hook_arg);
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -50,5 +54,29 @@ void etcd_cancel_detach(etcd_cancel *c)
         return;
     pthread_mutex_lock(&c->mu);
     c->call = NULL;
+    pthread_mutex_unlock(&c->mu);
+}
+
+bool etcd_cancel_set_hook(etcd_cancel *c, void (*hook)(void *arg), void *arg)
+{
+    if (!c)
+        return false;
+    pthread_mutex_lock(&c->mu);
+    bool ok = !c->fired;
+    if (ok) {
+        c->hook = hook;
+        c->hook_arg = arg;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return ok;
+}
+
+void etcd_cancel_clear_hook(etcd_cancel *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->hook = NULL;
+    c->hook_arg = NULL;
     pthread_mutex_unlock(&c->mu);
 }

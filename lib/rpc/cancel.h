@@ -13,6 +13,8 @@ typedef struct etcd_cancel {
     pthread_mutex_t mu;
     bool fired;
     grpc_call *call;            /* the attempt in flight, or NULL */
+    void (*hook)(void *arg);    /* run (under the lock) when fired: e.g. end a backoff wait now */
+    void *hook_arg;
 } etcd_cancel;
 
 void etcd_cancel_init(etcd_cancel *c);
@@ -22,5 +24,9 @@ bool etcd_cancel_fired(etcd_cancel *c);
 /* Records the call about to start; false (nothing recorded) when already fired. NULL c: true. */
 bool etcd_cancel_attach(etcd_cancel *c, grpc_call *call);
 void etcd_cancel_detach(etcd_cancel *c);
+/* Sets the hook run when the token fires; false (nothing set) when it has fired already.
+ * NULL c: false. */
+bool etcd_cancel_set_hook(etcd_cancel *c, void (*hook)(void *arg), void *arg);
+void etcd_cancel_clear_hook(etcd_cancel *c);
 
 #endif

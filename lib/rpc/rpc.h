@@ -31,6 +31,7 @@ typedef struct etcd_rpc {
     bool require_leader;
     struct etcd_endpoint *endpoint; /* where the channel service sends it (set by the balancer) */
     struct etcd_cancel *cancel;     /* optional: fired when the caller cancels */
+    bool read_only;                 /* no side effect (e.g. a txn of gets): retry as a read */
     /* out */
     etcd_code code;
     int grpc_status;                /* -1: no call was made */

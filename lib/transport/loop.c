@@ -1,15 +1,33 @@
-/* The loop thread: completion queue next() with the nearest timer as deadline. */
+/*
+ * The loop thread: completion queue next() with the nearest timer as deadline. To wake it
+ * early (a timer armed or moved from another thread), a call is started on a lame channel:
+ * gRPC fails it at once, and its completion returns next().
+ */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "loop.h"
 #include "rpc/rpc.h"
 
+/* One wake-up call in flight at a time; more wake-ups meanwhile are covered by it. */
+typedef struct waker {
+    etcd_tag tag;
+    grpc_channel *lame;
+    grpc_call *call;
+    grpc_metadata_array trailing;
+    grpc_status_code status;
+    grpc_slice details;
+    atomic_bool pending;
+} waker;
+
 struct etcd_loop {
     grpc_completion_queue *cq;
     pthread_t thread;
-    etcd_timer **heap;          /* min-heap on when_ms; touched only by the loop thread */
+    pthread_mutex_t mu;         /* guards the heap */
+    etcd_timer **heap;          /* min-heap on when_ms */
     size_t n, cap;
+    waker wake;
 };
 
 static void heap_swap(etcd_loop *l, size_t a, size_t b)
@@ -50,16 +68,52 @@ static etcd_timer *heap_pop(etcd_loop *l)
     l->heap[0] = l->heap[--l->n];
     l->heap[0]->heap_index = 0;
     heap_down(l, 0);
+    t->heap_index = SIZE_MAX;
     return t;
+}
+
+static void wake_done(etcd_tag *tag, bool ok)
+{
+    (void)ok;
+    waker *w = (waker *)tag;
+    grpc_metadata_array_destroy(&w->trailing);
+    grpc_slice_unref(w->details);
+    grpc_call_unref(w->call);
+    w->call = NULL;
+    atomic_store(&w->pending, false);
+}
+
+/* Returns the loop from next() soon. Safe from any thread. */
+static void loop_wake(etcd_loop *l)
+{
+    waker *w = &l->wake;
+    if (etcd_loop_on_thread(l) || atomic_exchange(&w->pending, true))
+        return;
+    grpc_metadata_array_init(&w->trailing);
+    w->details = grpc_empty_slice();
+    w->call = grpc_channel_create_call(w->lame, NULL, GRPC_PROPAGATE_DEFAULTS, l->cq,
+                                       grpc_slice_from_static_string("/etcdc/wake"), NULL,
+                                       gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    grpc_op ops[2] = {{0}};
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[1].data.recv_status_on_client.trailing_metadata = &w->trailing;
+    ops[1].data.recv_status_on_client.status = &w->status;
+    ops[1].data.recv_status_on_client.status_details = &w->details;
+    if (grpc_call_start_batch(w->call, ops, 2, &w->tag, NULL) != GRPC_CALL_OK)
+        wake_done(&w->tag, false);
 }
 
 bool etcd_loop_timer_add(etcd_loop *l, etcd_timer *t, int64_t when_ms)
 {
+    pthread_mutex_lock(&l->mu);
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
         etcd_timer **h = realloc(l->heap, cap * sizeof *h);
-        if (!h)
+        if (!h) {
+            pthread_mutex_unlock(&l->mu);
             return false;
+        }
         l->heap = h;
         l->cap = cap;
     }
@@ -67,29 +121,70 @@ bool etcd_loop_timer_add(etcd_loop *l, etcd_timer *t, int64_t when_ms)
     t->heap_index = l->n;
     l->heap[l->n++] = t;
     heap_up(l, t->heap_index);
+    bool earliest = l->heap[0] == t;
+    pthread_mutex_unlock(&l->mu);
+    if (earliest)
+        loop_wake(l);
     return true;
 }
 
+void etcd_loop_timer_expedite(etcd_loop *l, etcd_timer *t)
+{
+    pthread_mutex_lock(&l->mu);
+    bool armed = t->heap_index < l->n && l->heap[t->heap_index] == t;
+    if (armed) {
+        t->when_ms = 0;
+        heap_up(l, t->heap_index);
+    }
+    pthread_mutex_unlock(&l->mu);
+    if (armed)
+        loop_wake(l);
+}
+
+void etcd_loop_expedite_all(etcd_loop *l)
+{
+    pthread_mutex_lock(&l->mu);
+    for (size_t i = 0; i < l->n; i++)
+        l->heap[i]->when_ms = 0;
+    bool any = l->n > 0;
+    pthread_mutex_unlock(&l->mu);
+    if (any)
+        loop_wake(l);
+}
+
+/* Fires due timers (all of them when `all`); each runs without the lock held. */
 static void run_due_timers(etcd_loop *l, bool all)
 {
     int64_t now = etcd_now_ms();
-    while (l->n && (all || l->heap[0]->when_ms <= now)) {
-        etcd_timer *t = heap_pop(l);
+    for (;;) {
+        pthread_mutex_lock(&l->mu);
+        etcd_timer *t = l->n && (all || l->heap[0]->when_ms <= now) ? heap_pop(l) : NULL;
+        pthread_mutex_unlock(&l->mu);
+        if (!t)
+            return;
         t->fire(t);
     }
 }
 
+static gpr_timespec next_deadline(etcd_loop *l)
+{
+    pthread_mutex_lock(&l->mu);
+    int64_t when = l->n ? l->heap[0]->when_ms : -1;
+    pthread_mutex_unlock(&l->mu);
+    if (when < 0)
+        return gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    int64_t wait = when - etcd_now_ms();
+    return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(wait > 0 ? wait : 0, GPR_TIMESPAN));
+}
+
+static __thread const etcd_loop *current_loop;
+
 static void *loop_main(void *arg)
 {
     etcd_loop *l = arg;
+    current_loop = l;
     for (;;) {
-        gpr_timespec deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC);
-        if (l->n) {
-            int64_t wait = l->heap[0]->when_ms - etcd_now_ms();
-            deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                    gpr_time_from_millis(wait > 0 ? wait : 0, GPR_TIMESPAN));
-        }
-        grpc_event ev = grpc_completion_queue_next(l->cq, deadline, NULL);
+        grpc_event ev = grpc_completion_queue_next(l->cq, next_deadline(l), NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
         if (ev.type == GRPC_OP_COMPLETE) {
@@ -102,14 +197,6 @@ static void *loop_main(void *arg)
     return NULL;
 }
 
-static __thread const etcd_loop *current_loop;
-
-static void *loop_thread(void *arg)
-{
-    current_loop = arg;
-    return loop_main(arg);
-}
-
 bool etcd_loop_on_thread(const etcd_loop *loop)
 {
     return current_loop == loop;
@@ -120,10 +207,17 @@ etcd_loop *etcd_loop_new(void)
     etcd_loop *l = calloc(1, sizeof *l);
     if (!l)
         return NULL;
+    pthread_mutex_init(&l->mu, NULL);
+    l->wake.tag.done = wake_done;
+    atomic_init(&l->wake.pending, false);
+    l->wake.lame = grpc_lame_client_channel_create(NULL, GRPC_STATUS_UNAVAILABLE, "etcdc loop wake-up");
     l->cq = grpc_completion_queue_create_for_next(NULL);
-    if (!l->cq || pthread_create(&l->thread, NULL, loop_thread, l) != 0) {
+    if (!l->cq || !l->wake.lame || pthread_create(&l->thread, NULL, loop_main, l) != 0) {
         if (l->cq)
             grpc_completion_queue_destroy(l->cq);
+        if (l->wake.lame)
+            grpc_channel_destroy(l->wake.lame);
+        pthread_mutex_destroy(&l->mu);
         free(l);
         return NULL;
     }
@@ -142,6 +236,8 @@ void etcd_loop_free(etcd_loop *l)
     grpc_completion_queue_shutdown(l->cq);
     pthread_join(l->thread, NULL);
     grpc_completion_queue_destroy(l->cq);
+    grpc_channel_destroy(l->wake.lame);
+    pthread_mutex_destroy(&l->mu);
     free(l->heap);
     free(l);
 }

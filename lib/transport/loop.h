@@ -1,6 +1,7 @@
 /*
  * The client's event loop: one gRPC completion queue and the one library thread that drives it.
  * Every completion (call finished, connectivity changed) and every timer runs on that thread.
+ * Timers may be armed and moved from any thread: the loop is woken when the earliest changes.
  */
 #ifndef ETCDC_LOOP_H
 #define ETCDC_LOOP_H
@@ -17,7 +18,7 @@ typedef struct etcd_tag {
 typedef struct etcd_timer {
     void (*fire)(struct etcd_timer *t);
     int64_t when_ms;            /* monotonic */
-    size_t heap_index;          /* internal */
+    size_t heap_index;          /* internal; SIZE_MAX when not armed */
 } etcd_timer;
 
 typedef struct etcd_loop etcd_loop;
@@ -27,8 +28,12 @@ etcd_loop *etcd_loop_new(void);
 grpc_completion_queue *etcd_loop_cq(etcd_loop *loop);
 /* Whether the caller is the loop thread. */
 bool etcd_loop_on_thread(const etcd_loop *loop);
-/* Arms a timer; loop thread only. Returns false when out of memory. */
+/* Arms a timer to fire at when_ms on the loop thread. Returns false when out of memory. */
 bool etcd_loop_timer_add(etcd_loop *loop, etcd_timer *t, int64_t when_ms);
+/* Makes an armed timer fire now; does nothing when it is not armed (it fired already). */
+void etcd_loop_timer_expedite(etcd_loop *loop, etcd_timer *t);
+/* Makes every armed timer fire now (used when closing). */
+void etcd_loop_expedite_all(etcd_loop *loop);
 /* Shuts the queue down and joins the thread. Everything that can complete on the queue must
  * have completed or been cancelled first; timers still armed fire before the thread ends. */
 void etcd_loop_free(etcd_loop *loop);

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "fault_proxy.h"
 #include "itest.h"
@@ -341,6 +342,71 @@ static void test_sync_call_in_callback_is_refused(void **state)
     tally_free(t);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A client whose endpoint refuses every connection, retrying with a long backoff. */
+static etcd_client *client_in_backoff(int64_t backoff_ms)
+{
+    etcd_client *c = itest_client(fp_endpoint(proxy));
+    etcd_client_free(c); /* proves the proxy path works before it is cut */
+    etcd_config *cfg = etcd_config_new();
+    etcd_error *err = NULL;
+    ASSERT_OK(etcd_config_set_endpoints(cfg, fp_endpoint(proxy), &err), err);
+    assert_int_equal(etcd_config_set_retry(cfg, 100, backoff_ms, 0), ETCD_OK);
+    c = NULL;
+    ASSERT_OK(etcd_client_new(cfg, &c, &err), err);
+    etcd_config_free(cfg);
+    fp_set_mode(proxy, FP_DROP);
+    fp_drop_connections(proxy);
+    return c;
+}
+
+static void test_cancel_and_close_during_backoff(void **state)
+{
+    (void)state;
+    enum { BACKOFF = 5000 };
+    etcd_client *c = client_in_backoff(BACKOFF);
+    etcd_kv *kv = etcd_client_kv(c);
+    tally *t = tally_new(1);
+    slot s = {t, 0};
+    etcd_call *call = NULL;
+    etcd_error *err = NULL;
+    etcd_op *op = etcd_op_get("bo", 2);
+    etcd_op_set_timeout_ms(op, 60000);
+    ASSERT_OK(etcd_kv_do_async(kv, op, on_done, &s, &call, &err), err);
+    etcd_op_free(op);
+    /* Let it fail once and enter its backoff, then cancel: the answer comes at once. */
+    for (int i = 0; i < 500 && fp_connections_accepted(proxy) < 2; i++) {
+        struct timespec ts = {0, 2 * 1000 * 1000}; /* polling a condition */
+        nanosleep(&ts, NULL);
+    }
+    int64_t t0 = mono_ms();
+    etcd_call_cancel(call);
+    tally_wait(t);
+    int64_t took = mono_ms() - t0;
+    assert_int_equal(t->cancelled, 1);
+    assert_true(took < BACKOFF / 2);
+    etcd_call_release(call);
+
+    /* Closing with a sync call waiting out a backoff returns promptly too. */
+    tally *t2 = tally_new(1);
+    slot s2 = {t2, 0};
+    ASSERT_OK(etcd_kv_get_async(kv, "bo", 2, on_done, &s2, NULL, &err), err);
+    t0 = mono_ms();
+    etcd_client_free(c);
+    took = mono_ms() - t0;
+    assert_int_equal(t2->ran, 1);
+    assert_true(took < BACKOFF / 2);
+    fp_set_mode(proxy, FP_PASS);
+    tally_free(t);
+    tally_free(t2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_close_with_1000_in_flight),
         cmocka_unit_test(test_caller_dispatch_with_poll),
         cmocka_unit_test(test_sync_call_in_callback_is_refused),
+        cmocka_unit_test(test_cancel_and_close_during_backoff),
     };
     return cmocka_run_group_tests_name("async", tests, setup, teardown);
 }

@@ -340,6 +340,26 @@ static void test_two_of_three_stopped(void **state)
     etcd_client_free(c);
 }
 
+static void test_read_waits_out_total_outage(void **state)
+{
+    (void)state;
+    /* Every member down: a read with a deadline keeps trying, and succeeds once a quorum is back. */
+    etcd_client *c = failover_client(0, 0);
+    itest_put_string(etcd_client_kv(c), "fo/outage", "survived");
+    for (int i = 0; i < MEMBERS; i++)
+        assert_int_equal(eh_member_kill(itest_cluster, i), 0);
+    reader_job j = {etcd_client_kv(c), "fo/outage", 30000, ETCD_E_INTERNAL, {0}, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, reader, &j);
+    assert_int_equal(eh_member_restart(itest_cluster, 0), 0);
+    assert_int_equal(eh_member_restart(itest_cluster, 1), 0);
+    pthread_join(th, NULL);
+    ASSERT_OK(j.rc, NULL);
+    assert_string_equal(j.value, "survived");
+    print_message("OUTAGE read_blocked_ms=%lld\n", (long long)j.took);
+    etcd_client_free(c);
+}
+
 static void test_get_in_flight_while_member_restarts(void **state)
 {
     (void)state;
@@ -473,6 +493,7 @@ int main(void)
         cmocka_unit_test_setup(test_blackholed_member, whole_cluster),
         cmocka_unit_test_setup(test_at_most_once_under_dropped_connections, whole_cluster),
         cmocka_unit_test_setup(test_two_of_three_stopped, whole_cluster),
+        cmocka_unit_test_setup(test_read_waits_out_total_outage, whole_cluster),
         cmocka_unit_test_setup(test_get_in_flight_while_member_restarts, whole_cluster),
         cmocka_unit_test_setup(test_set_endpoints_switches_live_client, whole_cluster),
         cmocka_unit_test_setup(test_dial_timeouts, whole_cluster),
