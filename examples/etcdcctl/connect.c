@@ -1,0 +1,150 @@
+/*
+ * connect.c - from global settings to a connected client, and sending ops within the command's
+ * time budget.
+ *
+ * etcdctl (3.4) dials in the background and lets each request wait for a connection until
+ * --command-timeout passes; the client library instead connects up front within a dial timeout.
+ * To fail the same way, the dial here is bounded by the command's budget too, and running out of
+ * time at either step is reported as etcdctl reports it: "context deadline exceeded", status 1.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+#include "gotext.h"
+
+/* grpc-go, which etcdctl uses, never pings more often than this, whatever it is asked. */
+#define MIN_KEEPALIVE_NS 10000000000LL
+/* Stands in for "no timeout" where the library needs a bound (about 24 days). */
+#define NO_TIMEOUT_MS ((int64_t)INT32_MAX)
+
+int64_t ctl_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t ctl_ns_to_ms(int64_t ns)
+{
+    if (ns <= 0)
+        return 0;
+    return ns / 1000000 + (ns % 1000000 ? 1 : 0);
+}
+
+int ctl_setup(ctl_globals *g)
+{
+    int rc = ctl_apply_env(g);
+    if (rc)
+        return rc;
+    const char *w = g->write_out;
+    if (strcmp(w, "simple") == 0)
+        g->format = CTL_FORMAT_SIMPLE;
+    else if (strcmp(w, "json") == 0)
+        g->format = CTL_FORMAT_JSON;
+    else if (strcmp(w, "table") == 0)
+        g->format = CTL_FORMAT_TABLE; /* etcdctl accepts it here and refuses it when printing */
+    else if (strcmp(w, "fields") == 0 || strcmp(w, "protobuf") == 0)
+        return ctl_fail(CTL_EXIT_BAD_FEATURE, "%s not supported as output format", w);
+    else
+        return ctl_fail(CTL_EXIT_BAD_FEATURE, "unsupported output format");
+    return 0;
+}
+
+void ctl_endpoints_joined(const ctl_globals *g, ctl_buf *out)
+{
+    for (size_t i = 0; i < g->endpoints.n; i++) {
+        const char *s = g->endpoints.items[i];
+        size_t n = g->endpoints.lens[i];
+        go_trim_space(&s, &n); /* as etcdctl trims each endpoint */
+        if (i)
+            buf_addc(out, ',');
+        buf_add(out, s, n);
+    }
+}
+
+etcd_code ctl_dial(const ctl_globals *g, const char *endpoints, int64_t dial_ms, etcd_client **out,
+                   etcd_error **err)
+{
+    *out = NULL;
+    etcd_config *cfg = etcd_config_new();
+    if (!cfg)
+        return ETCD_E_NOMEM;
+    etcd_code rc = etcd_config_set_endpoints(cfg, endpoints, err);
+    if (rc == ETCD_OK)
+        rc = etcd_config_set_dial_timeout_ms(cfg, dial_ms > 0 ? dial_ms : 1);
+    if (rc == ETCD_OK) /* each op carries its own deadline */
+        rc = etcd_config_set_request_timeout_ms(cfg, 0);
+    if (rc == ETCD_OK && g->keepalive_time > 0) {
+        int64_t t = g->keepalive_time < MIN_KEEPALIVE_NS ? MIN_KEEPALIVE_NS : g->keepalive_time;
+        int64_t to = g->keepalive_timeout > 0 ? g->keepalive_timeout : 20000000000LL;
+        rc = etcd_config_set_keepalive(cfg, ctl_ns_to_ms(t), ctl_ns_to_ms(to));
+    }
+    if (rc == ETCD_OK)
+        rc = etcd_client_new(cfg, out, err);
+    etcd_config_free(cfg);
+    return rc;
+}
+
+int ctl_connect(ctl_globals *g, bool bounded, ctl_session *s)
+{
+    memset(s, 0, sizeof *s);
+    if (g->endpoints.n == 0)
+        return ctl_fail(CTL_EXIT_BAD_CONNECTION, "etcdclient: no available endpoints");
+    int64_t start = ctl_now_ms();
+    int64_t dial_ms = g->dial_timeout > 0 ? ctl_ns_to_ms(g->dial_timeout) : NO_TIMEOUT_MS;
+    s->bounded = bounded;
+    if (bounded) {
+        if (g->command_timeout <= 0)
+            return ctl_fail(CTL_EXIT_ERROR, "context deadline exceeded");
+        int64_t budget = ctl_ns_to_ms(g->command_timeout);
+        s->deadline_ms = start + budget;
+        if (budget < dial_ms)
+            dial_ms = budget;
+    }
+    ctl_buf eps = {0};
+    ctl_endpoints_joined(g, &eps);
+    etcd_error *err = NULL;
+    etcd_code rc = ctl_dial(g, buf_str(&eps), dial_ms, &s->client, &err);
+    buf_free(&eps);
+    if (rc != ETCD_OK) {
+        ctl_buf text = {0};
+        ctl_error_text(rc, err, &text);
+        /* A dial that ran out of time is the request timing out, as etcdctl sees it. */
+        int code = rc == ETCD_E_DEADLINE ? CTL_EXIT_ERROR : CTL_EXIT_BAD_CONNECTION;
+        ctl_fail(code, "%s", buf_str(&text));
+        buf_free(&text);
+        etcd_error_free(err);
+        return code;
+    }
+    s->kv = etcd_client_kv(s->client);
+    return 0;
+}
+
+int ctl_send(ctl_session *s, etcd_op *op, etcd_response **resp)
+{
+    *resp = NULL;
+    if (s->bounded) {
+        int64_t left = s->deadline_ms - ctl_now_ms();
+        if (left <= 0)
+            return ctl_fail(CTL_EXIT_ERROR, "context deadline exceeded");
+        etcd_op_set_timeout_ms(op, left);
+    }
+    etcd_error *err = NULL;
+    etcd_code rc = etcd_kv_do(s->kv, op, resp, &err);
+    if (rc == ETCD_OK)
+        return 0;
+    ctl_buf text = {0};
+    ctl_error_text(rc, err, &text);
+    ctl_fail(CTL_EXIT_ERROR, "%s", buf_str(&text));
+    buf_free(&text);
+    etcd_error_free(err);
+    return CTL_EXIT_ERROR;
+}
+
+void ctl_close(ctl_session *s)
+{
+    etcd_client_free(s->client);
+    s->client = NULL;
+    s->kv = NULL;
+}

@@ -1,0 +1,172 @@
+/*
+ * ctl.h - what the parts of etcdcctl share: exit statuses, global settings, the command tree,
+ * the connection to the cluster, and output.
+ */
+#ifndef ETCDCCTL_CTL_H
+#define ETCDCCTL_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <etcdc/etcdc.h>
+
+#include "buf.h"
+#include "flags.h"
+
+/* The program's name, as it appears in usage and messages. */
+#define CTL_NAME "etcdcctl"
+/* The etcd API version the command set follows. */
+#define CTL_API_VERSION "3.4"
+
+/* Exit statuses, numbered as etcdctl numbers them so scripts can tell failures apart. */
+enum {
+    CTL_EXIT_SUCCESS = 0,
+    CTL_EXIT_ERROR = 1,
+    CTL_EXIT_BAD_CONNECTION = 2,
+    CTL_EXIT_INVALID_INPUT = 3, /* txn input that does not parse */
+    CTL_EXIT_BAD_FEATURE = 4,   /* a valid flag with an unsupported value */
+    CTL_EXIT_BAD_ARGS = 128,
+};
+
+typedef enum ctl_format { CTL_FORMAT_SIMPLE, CTL_FORMAT_JSON, CTL_FORMAT_TABLE } ctl_format;
+
+/* Settings every command shares (etcdctl's global flags). Durations are in nanoseconds. */
+typedef struct ctl_globals {
+    ctl_strlist endpoints; /* as given: comma-separated, possibly with spaces */
+    int64_t dial_timeout;
+    int64_t command_timeout;
+    int64_t keepalive_time;
+    int64_t keepalive_timeout;
+    const char *write_out;
+    bool hex;
+    flag_spec *flags;  /* the global flags, bound to the fields above */
+    ctl_format format; /* decided by ctl_setup() */
+} ctl_globals;
+
+typedef struct ctl_command ctl_command;
+struct ctl_command {
+    const char *name;
+    const char *use;        /* usage line after the program name, e.g. "get [options] <key> [range_end]" */
+    const char *short_desc;
+    const char *long_desc;  /* NULL: none */
+    flag_spec *(*flags)(void);                            /* local flags (help included) */
+    int (*run)(ctl_globals *g, const ctl_strlist *args); /* NULL: only shows usage */
+    ctl_command *const *subs; /* NULL-terminated, or NULL */
+    ctl_command *parent;
+};
+
+extern ctl_command ctl_cmd_root, ctl_cmd_get, ctl_cmd_put, ctl_cmd_del, ctl_cmd_txn, ctl_cmd_compaction,
+    ctl_cmd_endpoint, ctl_cmd_endpoint_health, ctl_cmd_version;
+
+/* Whether the command's help flag was given. */
+bool ctl_help_requested(ctl_command *cmd);
+
+/* --- errors.c --- */
+/* Prints "Error: <message>" on stderr as etcdctl does and returns `code`, for `return ctl_fail(...)`. */
+int ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The text etcdctl would print for a failed call (e.g. "context deadline exceeded",
+ * "etcdserver: mvcc: required revision has been compacted"). */
+void ctl_error_text(etcd_code rc, const etcd_error *err, ctl_buf *out);
+
+/* --- env.c --- */
+/* Applies ETCDCTL_<FLAG> environment variables to global flags not given on the command line,
+ * warns about unknown ETCDCTL_ variables, and refuses a variable that a flag shadows. Returns 0,
+ * or the exit status after printing why. */
+int ctl_apply_env(ctl_globals *g);
+/* A log line in etcdctl's logger format: "2006-01-02 15:04:05.000000 W | pkg/flags: ...". */
+void ctl_log(char level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* --- connect.c --- */
+/* What etcdctl does before it talks to the cluster: environment, then the output format.
+ * Returns 0 or an exit status (the error is printed). */
+int ctl_setup(ctl_globals *g);
+
+/* A connected client and the time budget of the command. */
+typedef struct ctl_session {
+    etcd_client *client;
+    etcd_kv *kv;
+    bool bounded;        /* whether --command-timeout applies */
+    int64_t deadline_ms; /* on ctl_now_ms()'s clock, when bounded */
+} ctl_session;
+
+int64_t ctl_now_ms(void);
+/* Milliseconds from nanoseconds, rounded up (a positive duration never becomes 0). */
+int64_t ctl_ns_to_ms(int64_t ns);
+/* The endpoints, trimmed and joined with commas, into *out. */
+void ctl_endpoints_joined(const ctl_globals *g, ctl_buf *out);
+/* Connects to `endpoints` waiting at most dial_ms. */
+etcd_code ctl_dial(const ctl_globals *g, const char *endpoints, int64_t dial_ms, etcd_client **out,
+                   etcd_error **err);
+/* Connects to the global endpoints. `bounded`: the whole command must finish within
+ * --command-timeout, as etcdctl's commands (except txn) do. Returns 0 or an exit status. */
+int ctl_connect(ctl_globals *g, bool bounded, ctl_session *s);
+/* Sends an op within the session's budget. Returns 0, or 1 after printing the error. */
+int ctl_send(ctl_session *s, etcd_op *op, etcd_response **resp);
+void ctl_close(ctl_session *s);
+
+/* --- output.c, print_simple.c, print_json.c --- */
+/* Prints a response in the chosen format. value_only: only values (get --print-value-only).
+ * Returns 0, or an exit status when the format cannot show it. */
+int ctl_display(const ctl_globals *g, const etcd_response *resp, bool value_only);
+void ctl_print_simple(ctl_buf *out, const etcd_response *resp, bool hex, bool value_only);
+void ctl_print_json(ctl_buf *out, const etcd_response *resp);
+/* Writes out to stdout and empties it. */
+void ctl_flush_out(ctl_buf *out);
+
+/* One endpoint's health, as etcdctl's "endpoint health" reports it. */
+typedef struct ctl_health {
+    char *endpoint;
+    bool healthy;
+    int64_t took_ns;
+    char *error; /* NULL when healthy */
+} ctl_health;
+void ctl_print_health_simple(ctl_buf *err_out, const ctl_health *h, size_t n);
+void ctl_print_health_json(ctl_buf *out, const ctl_health *h, size_t n);
+
+/* --- usage.c --- */
+/* Prints a command's usage in etcdctl's layout on `out`. */
+void ctl_usage(const ctl_command *cmd, const ctl_globals *g, FILE *out);
+
+/* --- the KV commands' request builders, shared with txn --- */
+
+/* Some requests etcd itself rejects cannot be built with the client library (it checks them
+ * first); for those the builders leave etcd's error text here, to report once connected. */
+typedef struct ctl_request {
+    etcd_op *op;
+    const char *server_error; /* NULL, or e.g. "etcdserver: key is not provided" */
+} ctl_request;
+
+typedef struct put_opts {
+    const char *lease;
+    bool prev_kv, ignore_value, ignore_lease, help;
+} put_opts;
+typedef struct get_opts {
+    const char *consistency, *order, *sort_by;
+    int64_t limit, rev;
+    bool prefix, from_key, keys_only, count_only, print_value_only, help;
+} get_opts;
+typedef struct del_opts {
+    bool prefix, prev_kv, from_key, help;
+} del_opts;
+
+/* Bind each command's flags to an options struct; `out` must hold CTL_MAX_FLAGS specs. */
+#define CTL_MAX_FLAGS 16
+void put_bind_flags(put_opts *o, flag_spec *out);
+void get_bind_flags(get_opts *o, flag_spec *out);
+void del_bind_flags(del_opts *o, flag_spec *out);
+/* Check the arguments and build the request as etcdctl's put/get/del do. in_txn: inside a txn,
+ * where put cannot read its value from stdin. Return 0, or an exit status after printing why. */
+int put_build(const put_opts *o, const ctl_strlist *args, bool in_txn, ctl_request *req);
+int get_build(const get_opts *o, const ctl_strlist *args, ctl_request *req);
+int del_build(const del_opts *o, const ctl_strlist *args, ctl_request *req);
+
+/* --- txn_parse.c --- */
+/* One compare line ("value(\"k\") = \"v\""), as etcdctl parses it. Returns 0, or an exit
+ * status after printing why. */
+int txn_parse_compare(const char *line, size_t len, etcd_cmp **out);
+/* One request line ("put k v --prev-kv"). Returns 0, or an exit status after printing why. */
+int txn_parse_request(const char *line, size_t len, ctl_request *req);
+
+#endif /* ETCDCCTL_CTL_H */

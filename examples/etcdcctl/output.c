@@ -1,0 +1,27 @@
+/* output.c - choosing the printer for a response, and writing results out. */
+#include "ctl.h"
+
+void ctl_flush_out(ctl_buf *out)
+{
+    buf_write(out, stdout);
+    buf_reset(out);
+}
+
+int ctl_display(const ctl_globals *g, const etcd_response *resp, bool value_only)
+{
+    ctl_buf out = {0};
+    switch (g->format) {
+    case CTL_FORMAT_SIMPLE:
+        ctl_print_simple(&out, resp, g->hex, value_only);
+        break;
+    case CTL_FORMAT_JSON:
+        ctl_print_json(&out, resp);
+        break;
+    case CTL_FORMAT_TABLE:
+        /* As etcdctl: the request is done, but a table cannot show a key-value response. */
+        return ctl_fail(CTL_EXIT_BAD_FEATURE, "table not supported as output format");
+    }
+    ctl_flush_out(&out);
+    buf_free(&out);
+    return 0;
+}

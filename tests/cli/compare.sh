@@ -1,0 +1,539 @@
+#!/usr/bin/env bash
+#
+# compare.sh - runs the same commands through etcdctl and etcdcctl against one etcd and compares
+# what they print and how they exit.
+#
+# Usage: compare.sh ETCDCCTL [ETCDCTL]
+#   ETCDCCTL_ENDPOINTS is not used; the endpoints come from $ETCDCTL_ENDPOINTS (required).
+#   ETCDCTL defaults to $ETCDCTL_BIN, then /usr/bin/etcdctl.
+#
+# For each check both tools run the same arguments with the same stdin and environment, each
+# after the same setup (so each sees the same keys and values), and must agree byte for byte on
+# stdout, stderr and the exit status. Only what has to differ is normalised first:
+#   - the program name (etcdcctl is printed as etcdctl);
+#   - etcdctl's gRPC client log lines on stderr ({"level":"warn",...}), which etcdcctl lacks;
+#   - the timestamp at the start of etcdctl's log lines ("2024-01-02 15:04:05.000000 W | ...");
+#   - endpoint health times ("took = 1.2ms", "took":"1.2ms");
+#   - revisions: both tools write to the same store one after the other, so every revision
+#     ("revision", "create_revision", "mod_revision" in JSON, "compacted revision N") is
+#     rewritten relative to the store's revision just before the command ran;
+#   - usage text: the GLOBAL OPTIONS section (etcdcctl has fewer global flags), and the
+#     --count-only line (an etcdcctl extension).
+# Arguments may contain @REV@, @REV+N@ or @REV-N@: the store revision before the command
+# (plus or minus N), so that both tools get the same relative revision.
+#
+# Prints each mismatch as a diff, and finally "N passed, M failed". Exits 1 on any mismatch.
+
+set -u
+
+NEW=${1:?usage: compare.sh ETCDCCTL [ETCDCTL]}
+REF=${2:-${ETCDCTL_BIN:-/usr/bin/etcdctl}}
+: "${ETCDCTL_ENDPOINTS:?ETCDCTL_ENDPOINTS must name the etcd to test against}"
+EP=$ETCDCTL_ENDPOINTS
+
+# Only the endpoints reach the tools from the outside environment.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY grpc_proxy
+for v in $(compgen -e); do
+    case $v in ETCDCTL_ENDPOINTS) ;; ETCDCTL_*) unset "$v" ;; esac
+done
+export ETCDCTL_ENDPOINTS
+export LC_ALL=C
+
+for tool in "$NEW" "$REF"; do
+    [[ -x $tool ]] || { echo "not executable: $tool" >&2; exit 2; }
+done
+command -v perl >/dev/null || { echo "perl is needed" >&2; exit 2; }
+
+work=$(mktemp -d)
+# Keys of this run sort after most others, so --from-key ranges only meet keys of this run.
+P="~cli-$$-$RANDOM"
+passed=0
+failed=0
+
+# The reference etcdctl, quietly, for setup and verification.
+ref() { ETCDCTL_ENDPOINTS=$EP "$REF" "$@" 2>/dev/null; }
+
+cleanup() {
+    ref del --prefix "$P" >/dev/null
+    [[ -n ${LEASE:-} ]] && ref lease revoke "$LEASE" >/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+cur_rev() {
+    ref -w json get "$P/rev-probe" |
+        sed -E 's/.*"header":\{[^}]*"revision":([0-9]+).*/\1/'
+}
+
+# @REV@, @REV+N@, @REV-N@ -> numbers
+subst() {
+    local s=$1 base=$2
+    while [[ $s =~ @REV([+-][0-9]+)?@ ]]; do
+        local m=${BASH_REMATCH[0]} d=${BASH_REMATCH[1]:-+0}
+        s=${s/"$m"/$((base $d))}
+    done
+    printf '%s' "$s"
+}
+
+norm_common='s/etcdcctl/etcdctl/g;
+    s/took = \S+/took = <took>/g;
+    s/"took":"[^"]*"/"took":"<took>"/g;
+    s/"(revision|create_revision|mod_revision)":(\d+)/"\"$1\":R" . ($2 - $ENV{BASE})/ge;
+    s/^compacted revision (-?\d+)$/"compacted revision R" . ($1 - $ENV{BASE})/e;
+    s/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} (\w) \|/<time> $1 |/;'
+
+normalise_out() { # mode base < in > out
+    case $1 in
+    usage) BASE=$2 perl -ne 'last if /^GLOBAL OPTIONS:/; next if /--count-only/; '"$norm_common"' print' ;;
+    none) cat >/dev/null ;;
+    *) BASE=$2 perl -pe "$norm_common" ;;
+    esac
+}
+
+normalise_err() { # base < in > out
+    BASE=$1 perl -ne 'next if /^\{"level":/; next if /--count-only/; '"$norm_common"' print'
+}
+
+# check NAME [options] -- ARGS...
+#   --setup CODE   shell code run before each tool's run (use `ref`)
+#   --post CODE    shell code run after each tool's run; its output is compared too
+#   --input TEXT   stdin for the command (default: empty)
+#   --env K=V      extra environment for the command
+#   --no-env       run without ETCDCTL_ENDPOINTS in the environment
+#   --usage        stdout is usage text: compare it without the GLOBAL OPTIONS section
+#   --no-stdout    do not compare stdout
+check() {
+    local name=$1
+    shift
+    local setup="" post="" input="" mode=out no_env=0
+    local -a envs=()
+    while [[ $1 != -- ]]; do
+        case $1 in
+        --setup) setup=$2; shift 2 ;;
+        --post) post=$2; shift 2 ;;
+        --input) input=$2; shift 2 ;;
+        --env) envs+=("$2"); shift 2 ;;
+        --no-env) no_env=1; shift ;;
+        --usage) mode=usage; shift ;;
+        --no-stdout) mode=none; shift ;;
+        *) echo "check $name: bad option $1" >&2; exit 2 ;;
+        esac
+    done
+    shift
+    local side bin base
+    for side in ref new; do
+        [[ $side == ref ]] && bin=$REF || bin=$NEW
+        if [[ -n $setup ]]; then eval "$setup" >/dev/null 2>&1; fi
+        base=$(cur_rev)
+        if [[ ! $base =~ ^[0-9]+$ ]]; then
+            echo "FAIL: $name: cannot read the store revision from $EP"
+            failed=$((failed + 1))
+            return
+        fi
+        subst "$input" "$base" >"$work/in"
+        local -a args=()
+        local a
+        for a in "$@"; do args+=("$(subst "$a" "$base")"); done
+        (
+            [[ $no_env == 1 ]] && unset ETCDCTL_ENDPOINTS
+            exec env ${envs[@]+"${envs[@]}"} "$bin" "${args[@]}"
+        ) <"$work/in" >"$work/$side.out" 2>"$work/$side.err"
+        echo $? >"$work/$side.rc"
+        if [[ -n $post ]]; then eval "$post" >>"$work/$side.out" 2>&1; fi
+        normalise_out "$mode" "$base" <"$work/$side.out" >"$work/$side.nout"
+        normalise_err "$base" <"$work/$side.err" >"$work/$side.nerr"
+    done
+    if cmp -s "$work/ref.nout" "$work/new.nout" && cmp -s "$work/ref.nerr" "$work/new.nerr" &&
+        cmp -s "$work/ref.rc" "$work/new.rc"; then
+        passed=$((passed + 1))
+        return
+    fi
+    failed=$((failed + 1))
+    echo "FAIL: $name: $(printf '%q ' "$@")"
+    diff -u -a --label "etcdctl stdout" --label "etcdcctl stdout" "$work/ref.nout" "$work/new.nout"
+    diff -u -a --label "etcdctl stderr" --label "etcdcctl stderr" "$work/ref.nerr" "$work/new.nerr"
+    if ! cmp -s "$work/ref.rc" "$work/new.rc"; then
+        echo "exit status: etcdctl $(cat "$work/ref.rc"), etcdcctl $(cat "$work/new.rc")"
+    fi
+}
+
+# expect NAME STDOUT STATUS [--input TEXT] -- ARGS...: etcdcctl alone, for what etcdctl 3.4
+# cannot do (it has no --count-only, and it crashes on lease compares).
+expect() {
+    local name=$1 want=$2 status=$3 input=""
+    shift 3
+    if [[ $1 == --input ]]; then input=$2; shift 2; fi
+    shift
+    local got rc
+    got=$(printf '%s' "$input" | "$NEW" "$@" 2>"$work/expect.err")
+    rc=$?
+    # Nothing but etcdcctl's own messages may reach stderr (no sanitizer reports).
+    if [[ $got == "$want" && $rc == "$status" ]] && ! grep -q -E 'runtime error|Sanitizer' "$work/expect.err"; then
+        passed=$((passed + 1))
+        return
+    fi
+    failed=$((failed + 1))
+    echo "FAIL: $name: $(printf '%q ' "$@")"
+    echo "want (status $status):"
+    printf '%s\n' "$want"
+    echo "got (status $rc):"
+    printf '%s\n' "$got"
+    cat "$work/expect.err"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures
+
+LEASE=$(ref lease grant 600 | sed -E 's/^lease ([0-9a-f]+) granted.*/\1/')
+[[ $LEASE =~ ^[0-9a-f]+$ ]] || { echo "cannot grant a lease against $EP" >&2; exit 2; }
+
+G=$P/g # keys read by the get checks
+reset_g() {
+    ref del --prefix "$G/"
+    ref put "$G/a" 1
+    ref put "$G/b" 22
+    ref put "$G/c" 333
+    ref put "$G/d" 4444
+    ref put "$G/sp ace" "välue with spaces"
+    printf 'bin\0\377\n\001end' | ref put "$G/e"
+    ref put "$G/a" 11 # version 2
+    ref put "$G/c" 3  # sorts differently by value
+}
+reset_k() { # one key, value v1
+    ref del --prefix "$P/k"
+    ref put "$P/k" v1
+}
+reset_d() {
+    ref del --prefix "$P/d/"
+    for k in a b c d; do ref put "$P/d/$k" "val-$k"; done
+}
+reset_t() {
+    ref del --prefix "$P/t/"
+    ref put "$P/t/x" 1
+    ref put "$P/t/y" 2
+    ref put "$P/t/y" 3
+}
+reset_z() { # the last keys of this run, for --from-key on del
+    ref del --prefix "$P/zz/"
+    for k in a b c; do ref put "$P/zz/$k" "z-$k"; done
+}
+
+# ---------------------------------------------------------------------------------------------
+# put
+
+check "put" --setup "ref del $P/k" --post "ref get $P/k" -- put "$P/k" v1
+check "put simple prev-kv" --setup reset_k -- put "$P/k" v2 --prev-kv
+check "put json" --setup "ref del $P/k" -- -w json put "$P/k" v1
+check "put json prev-kv" --setup reset_k -- -w json put "$P/k" v2 --prev-kv
+check "put hex prev-kv" --setup reset_k -- --hex put "$P/k" v2 --prev-kv
+check "put prev-kv of a new key" --setup "ref del $P/k" -- put --prev-kv "$P/k" v
+check "put value from stdin" --setup "ref del $P/k" --input $'line 1\nline 2\n' --post "ref get $P/k --hex" -- put "$P/k"
+check "put binary from stdin" --setup "ref del $P/k" --input $'\001\002 \377\t' --post "ref -w json get $P/k" -- put "$P/k"
+check "put empty stdin" -- put "$P/k"
+check "put no arguments" -- put
+check "put extra arguments" --setup "ref del $P/k" --post "ref get $P/k" -- put "$P/k" v1 ignored
+check "put after --" --setup "ref del $P/k" --post "ref get $P/k" -- put "$P/k" -- -dash-value
+check "put -- before key" --setup "ref del $P/k" --post "ref get $P/k" -- put -- "$P/k" -v
+check "put empty value" --setup reset_k --post "ref -w json get $P/k" -- put "$P/k" ""
+check "put lease" --setup "ref del $P/k" --post "ref -w json get $P/k" -- put "$P/k" v --lease="$LEASE"
+check "put lease (space form)" --setup "ref del $P/k" --post "ref -w json get $P/k" -- put "$P/k" v --lease "$LEASE"
+check "put bad lease" -- put "$P/k" v --lease=xyz
+check "put unknown lease" -- put "$P/k" v --lease=123abc
+check "put ignore-value" --setup reset_k --post "ref -w json get $P/k" -- put "$P/k" --ignore-value --prev-kv
+check "put ignore-value missing key" --setup "ref del $P/k" -- put "$P/k" --ignore-value
+check "put ignore-value with value" -- put "$P/k" v --ignore-value
+check "put ignore-lease" --setup "ref del $P/k; ref put $P/k v0 --lease=$LEASE" --post "ref -w json get $P/k" \
+    -- put "$P/k" v1 --ignore-lease
+check "put ignore-lease and lease" -- put "$P/k" v --ignore-lease --lease="$LEASE"
+check "put empty key" -- put "" v
+check "put bool flag value" --setup reset_k -- put "$P/k" v2 --prev-kv=false
+check "put bad bool flag value" --usage -- put "$P/k" v2 --prev-kv=maybe
+check "put help" --usage -- put --help
+check "put -h" --usage -- put -h
+
+# ---------------------------------------------------------------------------------------------
+# get
+
+reset_g
+check "get key" -- get "$G/a"
+check "get missing key" -- get "$G/nope"
+check "get json" -- -w json get "$G/a"
+check "get json missing key" -- -w json get "$G/nope"
+check "get range" -- get "$G/a" "$G/c"
+check "get range json" -- -w json get "$G/a" "$G/c"
+check "get extra arguments" -- get "$G/a" "$G/c" ignored
+check "get prefix" -- get "$G/" --prefix
+check "get prefix json" -- -w json get "$G/" --prefix
+check "get prefix hex" -- get "$G/" --prefix --hex
+check "get hex binary" -- --hex get "$G/e"
+check "get raw binary" -- get "$G/e"
+check "get json binary" -- -w json get "$G/e"
+check "get spaces and utf-8" -- get "$G/sp ace"
+check "get from-key" -- get "$G/b" --from-key --limit 3
+check "get from-key keys-only" -- get "$P/zz" --from-key --keys-only --limit=2
+check "get limit" -- get "$G/" --prefix --limit 2
+check "get limit json (more)" -- -w json get "$G/" --prefix --limit=2
+check "get negative limit" -- get "$G/" --prefix --limit=-1
+check "get hex limit" -- get "$G/" --prefix --limit=0x2
+check "get keys-only" -- get "$G/" --prefix --keys-only
+check "get keys-only json" -- -w json get "$G/" --prefix --keys-only
+check "get print-value-only" -- get "$G/" --prefix --print-value-only
+check "get print-value-only hex" -- get "$G/b" --print-value-only --hex
+check "get print-value-only json" -- -w json get "$G/a" --print-value-only
+check "get print-value-only table" -- -w table get "$G/a" --print-value-only
+check "get serializable" -- get "$G/a" --consistency=s
+check "get linearizable" -- get "$G/a" --consistency l
+check "get bad consistency" -- get "$G/a" --consistency=x
+check "get sort value descend" -- get "$G/" --prefix --sort-by=VALUE --order=DESCEND
+check "get sort value (default order)" -- get "$G/" --prefix --sort-by=value
+check "get sort create descend" -- get "$G/" --prefix --sort-by=CREATE --order=descend
+check "get sort modify" -- get "$G/" --prefix --sort-by=MODIFY --order=ASCEND
+check "get sort version descend" -- get "$G/" --prefix --sort-by=VERSION --order=DESCEND --keys-only
+check "get sort key descend" -- get "$G/" --prefix --sort-by=KEY --order=DESCEND
+check "get sort key ascend json" -- -w json get "$G/" --prefix --sort-by=KEY --order=ASCEND --limit 2
+check "get order alone" -- get "$G/" --prefix --order=DESCEND --limit 2
+check "get bad order" -- get "$G/" --prefix --order=up
+check "get bad sort target" -- get "$G/" --prefix --sort-by=size
+check "get rev" --setup "reset_g; ref put $G/a 111" -- get "$G/a" --rev=@REV-1@
+check "get rev json" --setup "reset_g; ref put $G/a 111" -- -w json get "$G/a" --rev @REV-1@
+check "get future rev" -- get "$G/a" --rev=@REV+1000@
+check "get no arguments" -- get
+check "get prefix and from-key" -- get "$G/" --prefix --from-key
+check "get prefix with range" -- get "$G/a" "$G/c" --prefix
+check "get from-key with range" -- get "$G/a" "$G/c" --from-key
+check "get empty key" -- get ""
+check "get empty key and range end" -- get "" ""
+check "get bad limit" --usage -- get "$G/a" --limit=abc
+check "get bad limit (space form)" --usage -- get "$G/a" --limit abc
+check "get huge limit" --usage -- get "$G/a" --limit=99999999999999999999
+check "get limit without value" --usage -- get "$G/a" --limit
+check "get unknown flag" --usage -- get --bogus "$G/a"
+check "get unknown shorthand" --usage -- get -x "$G/a"
+check "get bad flag syntax" --usage -- get "$G/a" ---x
+check "get help" --usage -- get --help
+check "get by prefix of the command name" -- ge "$G/a"
+check "get table" -- -w table get "$G/a"
+
+# ---------------------------------------------------------------------------------------------
+# del
+
+check "del" --setup reset_d --post "ref get $P/d/ --prefix --keys-only" -- del "$P/d/a"
+check "del missing" --setup reset_d -- del "$P/d/nope"
+check "del prev-kv" --setup reset_d -- del "$P/d/a" --prev-kv
+check "del prefix prev-kv" --setup reset_d -- del "$P/d/" --prefix --prev-kv
+check "del prefix json" --setup reset_d -- -w json del "$P/d/" --prefix --prev-kv
+check "del json missing" --setup reset_d -- -w json del "$P/d/nope"
+check "del range" --setup reset_d --post "ref get $P/d/ --prefix --keys-only" -- del "$P/d/a" "$P/d/c"
+check "del hex prev-kv" --setup reset_d -- --hex del "$P/d/b" --prev-kv
+check "del from-key" --setup "reset_d; reset_z" --post "ref get $P/zz/ --prefix" -- del "$P/zz/b" --from-key
+check "del no arguments" -- del
+check "del too many arguments" -- del a b c
+check "del prefix and from-key" -- del "$P/d/" --prefix --from-key
+check "del prefix with range" -- del "$P/d/a" "$P/d/c" --prefix
+check "del empty key" -- del ""
+check "del help" --usage -- del -h
+
+# ---------------------------------------------------------------------------------------------
+# txn
+
+T=$P/t
+txn_ok="value(\"$T/x\") = \"1\"
+version(\"$T/y\") = \"2\"
+mod(\"$T/y\") > \"0\"
+create(\"$T/x\") < \"@REV@\"
+
+put $T/new \"hello world\"
+put $T/x 10 --prev-kv
+get $T/ --prefix
+del $T/y --prev-kv
+
+get $T/x
+
+"
+txn_fail="val(\"$T/x\") != \"1\"
+
+put $T/never 1
+
+put $T/else else-value
+get $T/x --keys-only
+get $T/ --prefix --limit 1
+
+"
+txn_post="ref get $T/ --prefix"
+check "txn success" --setup reset_t --input "$txn_ok" --post "$txn_post" -- txn
+check "txn success json" --setup reset_t --input "$txn_ok" --post "$txn_post" -- -w json txn
+check "txn success hex" --setup reset_t --input "$txn_ok" -- --hex txn
+check "txn failure" --setup reset_t --input "$txn_fail" --post "$txn_post" -- txn
+check "txn failure json" --setup reset_t --input "$txn_fail" -- --write-out=json txn
+check "txn interactive" --setup reset_t --input "$txn_ok" -- txn -i
+check "txn interactive (long flag)" --setup reset_t --input "$txn_fail" -- txn --interactive
+check "txn nothing" --input $'\n\n\n' -- txn
+check "txn short target names" --setup reset_t --input "ver(\"$T/x\") > \"0\"
+c(\"$T/x\") != \"0\"
+m(\"$T/x\") > \"0\"
+val(\"$T/y\") = \"3\"
+
+get $T/x
+
+" -- txn
+check "txn quoted words" --setup reset_t --input "value(\`$T/x\`) = \`1\`
+
+put \"$T/sp ace\" \"tab\\there\\x00\\xff\" --prev-kv
+get \"$T/sp ace\"
+put $T/q \"quote \\\" inside\"
+get $T/q
+
+" -- --hex txn
+check "txn compare with spaces" --setup reset_t --input "  value(\"$T/x\")   =   \"1\"  "$'\n\n'"  put $T/z 1  "$'\n\n\n' -- txn
+check "txn empty key in request" --input $'\n\nput "" v\n\n' -- txn
+check "txn prefix of request name" --setup reset_t --input $'\n\n'"g $T/x"$'\n\n' -- txn
+check "txn delete range" --setup reset_t --input $'\n\n'"del $T/x $T/z"$'\n'"get $T/ --prefix --keys-only"$'\n\n' -- txn
+check "txn argument" -- txn extra
+check "txn empty input" -- txn
+check "txn no blank line after failure" --input $'\n\nget k\n' -- txn
+check "txn last line without newline" --input $'\n\n\nget k' -- txn
+check "txn unknown target" --input $'foo("k") > "0"\n\n\n' -- txn
+check "txn target with space" --input $'value ("k") = "1"\n\n\n' -- txn
+check "txn no parenthesis" --input $'value "k" = "1"\n\n\n' -- txn
+check "txn unquoted key" --input $'version(k) > "1"\n\n\n' -- txn
+check "txn missing value" --input $'version("k") >\n\n\n' -- txn
+check "txn no space before operator" --input $'value("k")="v"\n\n\n' -- txn
+check "txn unterminated value" --input $'value("k") = "v\n\n\n' -- txn
+check "txn unterminated key" --input $'value("k) = "v"\n\n\n' -- txn
+check "txn bad escape" --input $'value("k\\q") = "1"\n\n\n' -- txn
+check "txn bad number" --input $'version("k") > "x"\n\n\n' -- txn
+check "txn one-word request" --input $'\nput\n\n\n' -- txn
+check "txn unknown request" --input $'\nfoo a b\n\n\n' -- txn
+check "txn put without value" --input $'\nput a\n\n\n' -- txn
+check "txn put bad lease" --input $'\nput a b --lease=zz\n\n\n' -- txn
+check "txn get bad sort" --input $'\nget a --sort-by=x\n\n\n' -- txn
+check "txn del without key" --input $'\n\ndel --prefix\n\n' -- txn
+check "txn put unknown flag" --input $'\nput k v --bogus\n\n\n' -- txn
+check "txn get unknown flag" --input $'\nget k --bogus\n\n\n' -- txn
+check "txn del unknown flag" --input $'\n\ndel k --bogus\n\n' -- txn
+check "txn bad quoted word" --input $'\nput "a\\q" b\n\n\n' -- txn
+check "txn help" --usage -- txn --help
+
+# ---------------------------------------------------------------------------------------------
+# global flags, environment and errors
+
+check "endpoints flag" --no-env -- --endpoints="$EP" get "$G/a"
+check "endpoints flag (space form)" --no-env -- --endpoints "$EP" get "$G/a"
+check "endpoints flag after command" --no-env -- get "$G/a" --endpoints="$EP"
+check "endpoints list" --no-env -- --endpoints="$EP,$EP" get "$G/a"
+check "endpoints with spaces" --no-env -- --endpoints=" $EP " get "$G/a"
+check "endpoints repeated" --no-env -- --endpoints=127.0.0.1:1 --endpoints="$EP" -w json get "$G/a"
+check "endpoints with scheme" --no-env -- --endpoints="http://$EP" get "$G/a"
+check "no endpoints" --no-env -- --endpoints= get "$G/a"
+check "no endpoints (txn)" --no-env --input $'\n\n\n' -- --endpoints= txn
+check "endpoints env and flag" -- --endpoints="$EP" get "$G/a"
+check "write-out shorthand" -- -wjson get "$G/a"
+check "write-out shorthand =" -- -w=json get "$G/a"
+check "write-out long" -- --write-out json get "$G/a"
+check "write-out simple" -- -w simple get "$G/a"
+check "write-out unknown" -- -w yaml get "$G/a"
+check "write-out table" -- -w table put "$P/k" v
+check "write-out env" --env ETCDCTL_WRITE_OUT=json -- get "$G/a"
+check "hex env" --env ETCDCTL_HEX=true -- get "$G/a"
+check "hex env bad value" --env ETCDCTL_HEX=yes -- get "$G/a"
+check "write-out env and flag" --env ETCDCTL_WRITE_OUT=json -- -w simple get "$G/a"
+check "unknown env variable" --env ETCDCTL_FOO=bar -- get "$G/a"
+check "empty env variable" --env ETCDCTL_HEX= -- get "$G/a"
+check "api env 3" --env ETCDCTL_API=3 -- get "$G/a"
+check "dial-timeout" -- --dial-timeout=1s get "$G/a"
+check "dial-timeout compound" -- --dial-timeout 1m1.5s get "$G/a"
+check "command-timeout" -- --command-timeout=10s get "$G/a"
+check "keepalive flags" -- --keepalive-time=30s --keepalive-timeout=10s get "$G/a"
+check "bad dial-timeout" --usage -- --dial-timeout=abc get "$G/a"
+check "dial-timeout without unit" --usage -- --dial-timeout=5 get "$G/a"
+check "dial-timeout bad unit" --usage -- --dial-timeout=5y get "$G/a"
+check "bad hex value" --usage -- --hex=2 get "$G/a"
+check "unknown command" -- bogus
+check "unknown command with suggestion" -- gte "$G/a"
+check "unknown global flag" -- --bogus get "$G/a"
+check "unknown flag before command" --usage -- --bogus=1 get "$G/a"
+check "help command" --usage -- help get
+check "flag value looking like a command" --no-env -- --endpoints "$EP" put "$P/k" --prev-kv=false v
+check "unreachable get" --no-env -- --endpoints=127.0.0.1:1 --dial-timeout=300ms --command-timeout=1s get "$G/a"
+check "unreachable put" --no-env -- --endpoints=127.0.0.1:1 --dial-timeout=300ms --command-timeout=1s put "$P/k" v
+check "unreachable del" --no-env -- --endpoints=127.0.0.1:1 --dial-timeout=300ms --command-timeout=1s del "$P/k"
+check "unreachable compaction" --no-env -- --endpoints=127.0.0.1:1 --dial-timeout=300ms --command-timeout=1s \
+    compaction 5
+check "unreachable with bad args" --no-env -- --endpoints=127.0.0.1:1 --dial-timeout=300ms get
+
+check "root help" --no-stdout -- -h
+check "root with only flags" --no-stdout -- -w json
+check "help before command" --no-stdout -- --help get
+check "help for an unknown topic" --no-stdout -- help bogus
+check "flag needs an argument" --usage -- put "$P/k" v -w
+check "long flag needs an argument" --usage -- get "$G/a" --limit
+check "shorthand cluster" --usage -- get -hx "$G/a"
+check "bool flag false" -- get --prefix=false "$G/a"
+check "bool flag 1" --setup reset_d -- del "$P/d/a" --prev-kv=1
+check "sort lower case" -- get "$G/" --prefix --order=ascend --sort-by=key
+check "consistency upper case" -- get "$G/a" --consistency=S
+check "negative rev" -- get "$G/a" --rev=-5
+check "zero command-timeout" -- --command-timeout=0s get "$G/a"
+check "negative command-timeout" -- --command-timeout=-1s get "$G/a"
+check "zero dial-timeout" -- --dial-timeout=0 get "$G/a"
+check "put negative lease" -- put "$P/k" v --lease=-1
+check "put lease with 0x" -- put "$P/k" v --lease=0x10
+check "put huge lease" -- put "$P/k" v --lease=ffffffffffffffffff
+check "txn interactive with argument" -- txn -i extra
+check "endpoint health unknown flag" --usage -- endpoint health --bogus
+check "endpoint health extra argument" -- endpoint health extra
+
+# ---------------------------------------------------------------------------------------------
+# endpoint health
+
+check "endpoint health" -- endpoint health
+check "endpoint health json" -- -w json endpoint health
+check "endpoint health hex" -- --hex endpoint health
+check "endpoint health two" --no-env -- --endpoints="$EP,$EP" endpoint health
+check "endpoint health json two" --no-env -- --endpoints="$EP,$EP" -w json endpoint health
+check "endpoint health unhealthy" --no-env -- --endpoints="$EP,127.0.0.1:1" --dial-timeout=300ms \
+    --command-timeout=1s endpoint health
+check "endpoint health unhealthy json" --no-env -- --endpoints="127.0.0.1:1,$EP" --dial-timeout=300ms \
+    --command-timeout=1s -w json endpoint health
+check "endpoint health no endpoints" --no-env -- --endpoints= endpoint health
+check "endpoint health no endpoints json" --no-env -- --endpoints= -w json endpoint health
+check "endpoint health unsupported format" --no-env -- --endpoints="$EP" -w yaml endpoint health
+check "endpoint health env and flag" -- --endpoints="$EP" endpoint health
+check "endpoint alone" --no-stdout -- endpoint
+check "endpoint health help" --usage -- endpoint health --help
+
+# ---------------------------------------------------------------------------------------------
+# compaction (last: it makes old revisions unreadable)
+
+compact_setup="ref put $P/c 1; ref put $P/c 2"
+check "compaction" --setup "$compact_setup" -- compaction @REV-1@
+check "compaction physical" --setup "$compact_setup" -- compaction @REV@ --physical
+check "compaction json" --setup "$compact_setup" -- -w json compaction @REV-1@
+check "compaction compacted" -- compaction 1
+check "compaction zero" -- compaction 0
+check "compaction negative" -- compaction -- -3
+check "compaction future" -- compaction @REV+1000@
+check "compaction not a number" -- compaction abc
+check "compaction no arguments" -- compaction
+check "compaction two arguments" -- compaction 1 2
+check "compaction number with suffix" -- compaction 1x
+check "compaction out of range" -- compaction 99999999999999999999
+check "compaction help" --usage -- compaction --help
+check "get compacted rev" -- get "$G/a" --rev=1
+
+# ---------------------------------------------------------------------------------------------
+# etcdcctl only: what etcdctl 3.4 lacks (--count-only) or crashes on (lease compares)
+
+reset_g
+count=$(ref get "$G/" --prefix --keys-only | grep -c "^$G/")
+expect "get count-only" "$count" 0 -- get "$G/" --prefix --count-only
+want=$(ref -w json get "$G/" --prefix | sed -E 's/"kvs":\[[^]]*\],//')
+expect "get count-only json" "$want" 0 -- -w json get "$G/" --prefix --count-only
+expect "get count-only and keys-only" "" 128 -- get "$G/" --prefix --count-only --keys-only
+ref put "$P/l" v --lease="$LEASE" >/dev/null
+expect "txn lease compare" $'SUCCESS\n\nOK' 0 --input "lease(\"$P/l\") = \"$LEASE\""$'\n\n'"put $P/l2 v"$'\n\n\n' -- txn
+expect "txn lease compare false" "FAILURE" 0 --input "lease(\"$P/l\") != \"$LEASE\""$'\n\n\n\n' -- txn
+expect "txn unknown operator" "" 3 --input $'version("k") >= "1"\n\n\n' -- txn
+
+echo "$passed passed, $failed failed"
+[[ $failed == 0 ]]
