@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential meson ninja-build pkg-config
-          libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
+          libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libuv1-dev
           etcd-server etcd-client)
 
 missing=()
