@@ -74,7 +74,7 @@ etcd_code etcd_autosync_once(etcd_client *c, etcd_error **err)
             rc = etcd_client_set_endpoints(c, urls, err);
         free(cur);
         free(urls);
-        protobuf_c_message_free_unpacked(msg, NULL);
+        etcd_arena_free(etcd_rpc_take_arena(&w.rpc));
     }
     etcd_rpc_reset_result(&w.rpc);
     etcd_client_call_end(c);

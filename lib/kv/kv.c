@@ -37,23 +37,34 @@ static etcd_code do_built(etcd_kv *kv, etcd_op *op, etcd_response **resp, etcd_e
     return rc;
 }
 
+/* The one-shot calls send a stack op over the caller's own bytes: no allocation, no copy. */
+static etcd_code do_borrowed(etcd_kv *kv, etcd_op_type type, const void *key, size_t key_len, const void *value,
+                             size_t value_len, etcd_response **resp, etcd_error **err)
+{
+    etcd_op op;
+    etcd_op_borrow(&op, type, key, key_len, value, value_len);
+    etcd_code rc = etcd_kv_do(kv, &op, resp, err);
+    etcd_op_borrow_release(&op);
+    return rc;
+}
+
 etcd_code etcd_kv_put(etcd_kv *kv, const void *key, size_t key_len, const void *value, size_t value_len,
                       etcd_response **resp, etcd_error **err)
 {
     etcd_code rc = check_common(kv, resp, err, "put");
-    return rc != ETCD_OK ? rc : do_built(kv, etcd_op_put(key, key_len, value, value_len), resp, err, "put");
+    return rc != ETCD_OK ? rc : do_borrowed(kv, ETCD_OP_PUT, key, key_len, value, value_len, resp, err);
 }
 
 etcd_code etcd_kv_get(etcd_kv *kv, const void *key, size_t key_len, etcd_response **resp, etcd_error **err)
 {
     etcd_code rc = check_common(kv, resp, err, "get");
-    return rc != ETCD_OK ? rc : do_built(kv, etcd_op_get(key, key_len), resp, err, "get");
+    return rc != ETCD_OK ? rc : do_borrowed(kv, ETCD_OP_GET, key, key_len, NULL, 0, resp, err);
 }
 
 etcd_code etcd_kv_delete(etcd_kv *kv, const void *key, size_t key_len, etcd_response **resp, etcd_error **err)
 {
     etcd_code rc = check_common(kv, resp, err, "delete");
-    return rc != ETCD_OK ? rc : do_built(kv, etcd_op_delete(key, key_len), resp, err, "delete");
+    return rc != ETCD_OK ? rc : do_borrowed(kv, ETCD_OP_DELETE, key, key_len, NULL, 0, resp, err);
 }
 
 etcd_code etcd_kv_compact(etcd_kv *kv, int64_t revision, int physical, etcd_response **resp, etcd_error **err)
@@ -115,28 +126,38 @@ static etcd_code async_built(etcd_kv *kv, etcd_op *op, etcd_callback cb, void *u
     return rc;
 }
 
+/* Async one-shot calls borrow too: the request is serialized before the submit returns. */
+static etcd_code async_borrowed(etcd_kv *kv, etcd_op_type type, const void *key, size_t key_len, const void *value,
+                                size_t value_len, etcd_callback cb, void *user_data, etcd_call **call,
+                                etcd_error **err)
+{
+    etcd_op op;
+    etcd_op_borrow(&op, type, key, key_len, value, value_len);
+    etcd_code rc = etcd_kv_do_async(kv, &op, cb, user_data, call, err);
+    etcd_op_borrow_release(&op);
+    return rc;
+}
+
 etcd_code etcd_kv_put_async(etcd_kv *kv, const void *key, size_t key_len, const void *value, size_t value_len,
                             etcd_callback cb, void *user_data, etcd_call **call, etcd_error **err)
 {
     etcd_code rc = check_async(kv, cb, call, err, "put_async");
     return rc != ETCD_OK ? rc
-                         : async_built(kv, etcd_op_put(key, key_len, value, value_len), cb, user_data, call, err,
-                                       "put_async");
+                         : async_borrowed(kv, ETCD_OP_PUT, key, key_len, value, value_len, cb, user_data, call, err);
 }
 
 etcd_code etcd_kv_get_async(etcd_kv *kv, const void *key, size_t key_len, etcd_callback cb, void *user_data,
                             etcd_call **call, etcd_error **err)
 {
     etcd_code rc = check_async(kv, cb, call, err, "get_async");
-    return rc != ETCD_OK ? rc : async_built(kv, etcd_op_get(key, key_len), cb, user_data, call, err, "get_async");
+    return rc != ETCD_OK ? rc : async_borrowed(kv, ETCD_OP_GET, key, key_len, NULL, 0, cb, user_data, call, err);
 }
 
 etcd_code etcd_kv_delete_async(etcd_kv *kv, const void *key, size_t key_len, etcd_callback cb, void *user_data,
                                etcd_call **call, etcd_error **err)
 {
     etcd_code rc = check_async(kv, cb, call, err, "delete_async");
-    return rc != ETCD_OK ? rc
-                         : async_built(kv, etcd_op_delete(key, key_len), cb, user_data, call, err, "delete_async");
+    return rc != ETCD_OK ? rc : async_borrowed(kv, ETCD_OP_DELETE, key, key_len, NULL, 0, cb, user_data, call, err);
 }
 
 etcd_code etcd_kv_compact_async(etcd_kv *kv, int64_t revision, int physical, etcd_callback cb, void *user_data,

@@ -20,9 +20,8 @@ struct kv_call {
     etcd_cancel cancel;
     etcd_client *client;
     etcd_op_type type;
-    const ProtobufCMessage *req;
-    ProtobufCMessage *owned_req;    /* async: freed with protobuf_c_message_free_unpacked */
-    void *owned_buf;                /* async fast paths: request built over this buffer */
+    const ProtobufCMessage *req;    /* sync: the caller's op; async: an empty one naming the type */
+    grpc_slice packed;              /* async: the serialized request */
     atomic_int refs;                /* the flight, plus the caller's handle when one was given */
     /* sync */
     etcd_sync_wait wait;

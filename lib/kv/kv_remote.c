@@ -19,9 +19,7 @@ static void kv_call_unref(kv_call *c)
 {
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
-    if (c->owned_req)
-        protobuf_c_message_free_unpacked(c->owned_req, NULL);
-    free(c->owned_buf);
+    grpc_slice_unref(c->packed);
     etcd_cancel_destroy(&c->cancel);
     free(c);
 }
@@ -31,7 +29,7 @@ static etcd_code settle(kv_call *c, ProtobufCMessage *msg, etcd_response **resp,
 {
     *resp = NULL;
     if (c->rpc.code == ETCD_OK) {
-        *resp = etcd_response_new(c->type, msg);
+        *resp = etcd_response_new(c->type, msg, etcd_rpc_take_arena(&c->rpc));
         if (*resp)
             return ETCD_OK;
         /* The server applied a write whose answer we cannot hold: "not applied" would be a lie. */
@@ -143,20 +141,29 @@ static etcd_code remote_do(etcd_kv *kv, const etcd_op *op, etcd_response **resp,
     return rc;
 }
 
-/* An owned copy of the op's request: packed and unpacked, so it shares nothing with the op. */
-static ProtobufCMessage *copy_request(const etcd_op *op)
+/* Empty requests of each kind: an async call's stub input only names the request type, since
+ * its bytes travel already serialized (rpc.packed). */
+static const Etcdserverpb__RangeRequest empty_range = ETCDSERVERPB__RANGE_REQUEST__INIT;
+static const Etcdserverpb__PutRequest empty_put = ETCDSERVERPB__PUT_REQUEST__INIT;
+static const Etcdserverpb__DeleteRangeRequest empty_delete = ETCDSERVERPB__DELETE_RANGE_REQUEST__INIT;
+static const Etcdserverpb__TxnRequest empty_txn = ETCDSERVERPB__TXN_REQUEST__INIT;
+static const Etcdserverpb__CompactionRequest empty_compact = ETCDSERVERPB__COMPACTION_REQUEST__INIT;
+
+static const ProtobufCMessage *empty_request(etcd_op_type type)
 {
-    const ProtobufCMessage *m = etcd_op_message(op);
-    size_t n = protobuf_c_message_get_packed_size(m);
-    uint8_t stack[512];
-    uint8_t *buf = n <= sizeof stack ? stack : malloc(n);
-    if (!buf)
-        return NULL;
-    protobuf_c_message_pack(m, buf);
-    ProtobufCMessage *copy = protobuf_c_message_unpack(m->descriptor, NULL, n, buf);
-    if (buf != stack)
-        free(buf);
-    return copy;
+    switch (type) {
+    case ETCD_OP_GET:
+        return &empty_range.base;
+    case ETCD_OP_PUT:
+        return &empty_put.base;
+    case ETCD_OP_DELETE:
+        return &empty_delete.base;
+    case ETCD_OP_TXN:
+        return &empty_txn.base;
+    case ETCD_OP_COMPACT:
+        return &empty_compact.base;
+    }
+    return NULL;
 }
 
 static etcd_code remote_do_async(etcd_kv *kv, const etcd_op *op, etcd_callback cb, void *user_data,
@@ -167,12 +174,13 @@ static etcd_code remote_do_async(etcd_kv *kv, const etcd_op *op, etcd_callback c
     if (!c)
         return etcd_error_set(err, ETCD_E_NOMEM, "%s: out of memory", op_names[op->type]);
     init_call(c, client, op);
-    c->owned_req = copy_request(op);
-    if (!c->owned_req) {
-        free(c);
-        return etcd_error_set(err, ETCD_E_NOMEM, "%s: out of memory", op_names[op->type]);
-    }
-    c->req = c->owned_req;
+    /* Serialized now, once: the caller may free the op at once, and every attempt sends these
+     * bytes without packing again. */
+    const ProtobufCMessage *m = etcd_op_message(op);
+    c->packed = grpc_slice_malloc(protobuf_c_message_get_packed_size(m));
+    protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(c->packed));
+    c->rpc.packed = &c->packed;
+    c->req = empty_request(op->type);
     c->cb = cb;
     c->user_data = user_data;
     etcd_cancel_init(&c->cancel);

@@ -38,12 +38,15 @@ static etcd_op *op_alloc(etcd_op_type type)
     return op;
 }
 
-static etcd_op *op_with_key(etcd_op_type type, ProtobufCBinaryData *(*key_field)(etcd_op *), const void *key,
-                            size_t key_len)
+static ProtobufCBinaryData *key_of(etcd_op *op);
+
+/* Fills a get / put / delete op's request. Copies key and value unless `borrow`, in which case
+ * the request points at the caller's bytes. False only when out of memory. */
+static bool init_key_op(etcd_op *op, etcd_op_type type, const void *key, size_t key_len, const void *value,
+                        size_t value_len, bool borrow)
 {
-    etcd_op *op = op_alloc(type);
-    if (!op)
-        return NULL;
+    op->type = type;
+    op->require_leader = -1;
     switch (type) {
     case ETCD_OP_GET:
         etcdserverpb__range_request__init(&op->req.range);
@@ -58,13 +61,43 @@ static etcd_op *op_with_key(etcd_op_type type, ProtobufCBinaryData *(*key_field)
     if (key_len && !key) {
         etcd_sticky_fail(&op->error, ETCD_E_INVALID_ARGUMENT, "%s: key is NULL but key_len is %zu", op_name(op),
                          key_len);
-        return op;
+        return true;
     }
-    if (!set_bytes(key_field(op), key, key_len)) {
-        free(op);
+    if (type == ETCD_OP_PUT && key_len == 0)
+        etcd_sticky_fail(&op->error, ETCD_E_INVALID_ARGUMENT, "put: key is empty");
+    if (type == ETCD_OP_PUT && value_len && !value) {
+        etcd_sticky_fail(&op->error, ETCD_E_INVALID_ARGUMENT, "put: value is NULL but value_len is %zu", value_len);
+        return true;
+    }
+    if (borrow) {
+        *key_of(op) = (ProtobufCBinaryData){key_len, (uint8_t *)key};
+        if (type == ETCD_OP_PUT)
+            op->req.put.value = (ProtobufCBinaryData){value_len, (uint8_t *)value};
+        return true;
+    }
+    return set_bytes(key_of(op), key, key_len) && (type != ETCD_OP_PUT || set_bytes(&op->req.put.value, value, value_len));
+}
+
+static etcd_op *new_key_op(etcd_op_type type, const void *key, size_t key_len, const void *value, size_t value_len)
+{
+    etcd_op *op = op_alloc(type);
+    if (op && !init_key_op(op, type, key, key_len, value, value_len, false)) {
+        etcd_op_free(op);
         return NULL;
     }
     return op;
+}
+
+void etcd_op_borrow(etcd_op *op, etcd_op_type type, const void *key, size_t key_len, const void *value,
+                    size_t value_len)
+{
+    memset(op, 0, sizeof *op);
+    init_key_op(op, type, key, key_len, value, value_len, true);
+}
+
+void etcd_op_borrow_release(etcd_op *op)
+{
+    etcd_sticky_clear(&op->error);
 }
 
 static ProtobufCBinaryData *key_of(etcd_op *op)
@@ -95,31 +128,17 @@ static ProtobufCBinaryData *end_of(etcd_op *op)
 
 etcd_op *etcd_op_get(const void *key, size_t key_len)
 {
-    return op_with_key(ETCD_OP_GET, key_of, key, key_len);
+    return new_key_op(ETCD_OP_GET, key, key_len, NULL, 0);
 }
 
 etcd_op *etcd_op_delete(const void *key, size_t key_len)
 {
-    return op_with_key(ETCD_OP_DELETE, key_of, key, key_len);
+    return new_key_op(ETCD_OP_DELETE, key, key_len, NULL, 0);
 }
 
 etcd_op *etcd_op_put(const void *key, size_t key_len, const void *value, size_t value_len)
 {
-    etcd_op *op = op_with_key(ETCD_OP_PUT, key_of, key, key_len);
-    if (!op || op->error.code != ETCD_OK)
-        return op;
-    if (key_len == 0)
-        etcd_sticky_fail(&op->error, ETCD_E_INVALID_ARGUMENT, "put: key is empty");
-    if (value_len && !value) {
-        etcd_sticky_fail(&op->error, ETCD_E_INVALID_ARGUMENT, "put: value is NULL but value_len is %zu",
-                         value_len);
-        return op;
-    }
-    if (!set_bytes(&op->req.put.value, value, value_len)) {
-        etcd_op_free(op);
-        return NULL;
-    }
-    return op;
+    return new_key_op(ETCD_OP_PUT, key, key_len, value, value_len);
 }
 
 etcd_op *etcd_op_compact(int64_t revision)

@@ -56,6 +56,12 @@ struct etcd_txn {
 bool etcd_txn_is_read_only(const etcd_txn *txn);
 /* The request message to send for an op. */
 const ProtobufCMessage *etcd_op_message(const etcd_op *op);
+/* A stack get / put / delete op whose request points at the caller's bytes (no copy), for the
+ * one-shot calls. Release with etcd_op_borrow_release(), never etcd_op_free(); no setter may
+ * be used on it. Invalid input is recorded as for the constructors. */
+void etcd_op_borrow(etcd_op *op, etcd_op_type type, const void *key, size_t key_len, const void *value,
+                    size_t value_len);
+void etcd_op_borrow_release(etcd_op *op);
 /* A stack op that sends `txn` without owning it (etcd_kv_txn()). */
 void etcd_op_wrap_txn(etcd_op *op, const etcd_txn *txn);
 /* Fills a RequestOp that points at op's request (op must be get/put/delete/txn). */

@@ -1,16 +1,28 @@
 /* Responses: read-only views over the unpacked message; key-values are the message's own. */
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "response_internal.h"
 
-static bool init_view(etcd_response *r, etcd_op_type type, const ProtobufCMessage *msg);
+static bool init_view(etcd_response *r, etcd_op_type type, const ProtobufCMessage *msg, etcd_arena *arena);
 
-static bool init_txn_subs(etcd_response *r, const Etcdserverpb__TxnResponse *t)
+/* Zeroed memory from the arena when there is one, else from the heap. */
+static void *zalloc(etcd_arena *arena, size_t size)
+{
+    if (!arena)
+        return calloc(1, size);
+    void *p = etcd_arena_alloc(arena, size);
+    if (p)
+        memset(p, 0, size);
+    return p;
+}
+
+static bool init_txn_subs(etcd_response *r, const Etcdserverpb__TxnResponse *t, etcd_arena *arena)
 {
     if (t->n_responses == 0)
         return true;
-    r->subs = calloc(t->n_responses, sizeof *r->subs);
+    r->subs = zalloc(arena, t->n_responses * sizeof *r->subs);
     if (!r->subs)
         return false;
     r->n_subs = t->n_responses;
@@ -19,16 +31,16 @@ static bool init_txn_subs(etcd_response *r, const Etcdserverpb__TxnResponse *t)
         bool ok = true;
         switch (op->response_case) {
         case ETCDSERVERPB__RESPONSE_OP__RESPONSE_RESPONSE_RANGE:
-            ok = init_view(&r->subs[i], ETCD_OP_GET, &op->response_range->base);
+            ok = init_view(&r->subs[i], ETCD_OP_GET, &op->response_range->base, arena);
             break;
         case ETCDSERVERPB__RESPONSE_OP__RESPONSE_RESPONSE_PUT:
-            ok = init_view(&r->subs[i], ETCD_OP_PUT, &op->response_put->base);
+            ok = init_view(&r->subs[i], ETCD_OP_PUT, &op->response_put->base, arena);
             break;
         case ETCDSERVERPB__RESPONSE_OP__RESPONSE_RESPONSE_DELETE_RANGE:
-            ok = init_view(&r->subs[i], ETCD_OP_DELETE, &op->response_delete_range->base);
+            ok = init_view(&r->subs[i], ETCD_OP_DELETE, &op->response_delete_range->base, arena);
             break;
         case ETCDSERVERPB__RESPONSE_OP__RESPONSE_RESPONSE_TXN:
-            ok = init_view(&r->subs[i], ETCD_OP_TXN, &op->response_txn->base);
+            ok = init_view(&r->subs[i], ETCD_OP_TXN, &op->response_txn->base, arena);
             break;
         default:
             /* An empty ResponseOp: leave a view with no message (every accessor returns 0). */
@@ -41,7 +53,7 @@ static bool init_txn_subs(etcd_response *r, const Etcdserverpb__TxnResponse *t)
     return true;
 }
 
-static bool init_view(etcd_response *r, etcd_op_type type, const ProtobufCMessage *msg)
+static bool init_view(etcd_response *r, etcd_op_type type, const ProtobufCMessage *msg, etcd_arena *arena)
 {
     r->type = type;
     r->msg = msg;
@@ -62,7 +74,7 @@ static bool init_view(etcd_response *r, etcd_op_type type, const ProtobufCMessag
         break;
     case ETCD_OP_TXN:
         r->header = ((const Etcdserverpb__TxnResponse *)msg)->header;
-        return init_txn_subs(r, (const Etcdserverpb__TxnResponse *)msg);
+        return init_txn_subs(r, (const Etcdserverpb__TxnResponse *)msg, arena);
     }
     return true;
 }
@@ -74,15 +86,19 @@ static void free_views(etcd_response *r)
     free(r->subs);
 }
 
-etcd_response *etcd_response_new(etcd_op_type type, ProtobufCMessage *msg)
+etcd_response *etcd_response_new(etcd_op_type type, ProtobufCMessage *msg, etcd_arena *arena)
 {
-    etcd_response *r = calloc(1, sizeof *r);
+    etcd_response *r = zalloc(arena, sizeof *r);
     if (!r) {
-        protobuf_c_message_free_unpacked(msg, NULL);
+        if (arena)
+            etcd_arena_free(arena);
+        else
+            protobuf_c_message_free_unpacked(msg, NULL);
         return NULL;
     }
     r->owned = msg;
-    if (!init_view(r, type, msg)) {
+    r->arena = arena;
+    if (!init_view(r, type, msg, arena)) {
         etcd_response_free(r);
         return NULL;
     }
@@ -93,6 +109,10 @@ void etcd_response_free(etcd_response *resp)
 {
     if (!resp)
         return;
+    if (resp->arena) {
+        etcd_arena_free(resp->arena); /* the message, resp and its views with it */
+        return;
+    }
     free_views(resp);
     if (resp->owned)
         protobuf_c_message_free_unpacked(resp->owned, NULL);

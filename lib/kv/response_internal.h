@@ -5,6 +5,7 @@
 #include <etcdc/response.h>
 
 #include "rpc.pb-c.h"
+#include "rpc/arena.h"
 
 struct etcd_response {
     etcd_op_type type;
@@ -13,10 +14,13 @@ struct etcd_response {
     etcd_response *subs;                 /* txn: one view per sub-response (borrowed messages) */
     size_t n_subs;
     ProtobufCMessage *owned;             /* the root owns the unpacked message; views own nothing */
+    etcd_arena *arena;                   /* when set, the message, this response and its views live
+                                            in it, and freeing it frees them all */
 };
 
-/* Takes ownership of msg (freed with protobuf_c_message_free_unpacked) and builds the views.
- * Returns NULL when out of memory (msg is freed then). */
-etcd_response *etcd_response_new(etcd_op_type type, ProtobufCMessage *msg);
+/* Takes ownership of msg and builds the views. With an arena, msg lives in it and the response
+ * is allocated there too; without one, msg is freed with protobuf_c_message_free_unpacked.
+ * Returns NULL when out of memory (msg and arena are freed then). */
+etcd_response *etcd_response_new(etcd_op_type type, ProtobufCMessage *msg, etcd_arena *arena);
 
 #endif

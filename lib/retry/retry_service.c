@@ -186,6 +186,7 @@ static void retry_invoke(ProtobufCService *service, unsigned method, const Proto
     a->rpc.require_leader = outer->require_leader;
     a->rpc.cancel = outer->cancel;
     a->rpc.read_only = outer->read_only;
+    a->rpc.packed = outer->packed;
     a->rpc.grpc_status = -1;
     a->answer.grpc_status = -1;
     a->rnd = (uint32_t)(uintptr_t)a ^ (uint32_t)etcd_now_ms() ^ 0x9e3779b9u;

@@ -8,6 +8,9 @@
 
 void etcd_rpc_reset_result(etcd_rpc *rpc)
 {
+    /* An arena nobody took (its response was dropped) is freed here. */
+    etcd_arena_free(rpc->arena);
+    rpc->arena = NULL;
     free(rpc->details);
     free(rpc->endpoint_name);
     rpc->details = NULL;
@@ -27,6 +30,8 @@ void etcd_rpc_move_result(etcd_rpc *to, etcd_rpc *from)
     to->endpoint_name = from->endpoint_name;
     to->maybe_sent = from->maybe_sent;
     to->outcome_unknown = from->outcome_unknown;
+    to->arena = from->arena;
+    from->arena = NULL;
     from->details = NULL;
     from->endpoint_name = NULL;
     etcd_rpc_reset_result(from);
@@ -48,4 +53,11 @@ int64_t etcd_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+etcd_arena *etcd_rpc_take_arena(etcd_rpc *rpc)
+{
+    etcd_arena *a = rpc->arena;
+    rpc->arena = NULL;
+    return a;
 }

@@ -10,8 +10,9 @@
  * Our rules for invoke(service, method, input, closure, closure_data):
  *  - closure_data is an etcd_rpc: call options in, result out.
  *  - input must stay valid until the closure has run.
- *  - the closure runs exactly once: with the unpacked response (which it then owns and frees with
- *    protobuf_c_message_free_unpacked) and rpc->code == ETCD_OK, or with NULL and a failure code.
+ *  - the closure runs exactly once: with the unpacked response and rpc->code == ETCD_OK, or with
+ *    NULL and a failure code. The response lives in rpc->arena; the closure takes both over
+ *    (etcd_rpc_take_arena) and frees the arena, which frees the message.
  *  - it runs on the client's loop thread, or, when the call could not be started, inside invoke.
  */
 #ifndef ETCDC_RPC_H
@@ -21,6 +22,9 @@
 #include <stdint.h>
 #include <protobuf-c/protobuf-c.h>
 #include <etcdc/error.h>
+#include <grpc/slice.h>
+
+#include "arena.h"
 
 struct etcd_endpoint;
 struct etcd_cancel;
@@ -32,6 +36,8 @@ typedef struct etcd_rpc {
     struct etcd_endpoint *endpoint; /* where the channel service sends it (set by the balancer) */
     struct etcd_cancel *cancel;     /* optional: fired when the caller cancels */
     bool read_only;                 /* no side effect (e.g. a txn of gets): retry as a read */
+    const grpc_slice *packed;       /* optional: the request already serialized; input then only
+                                       names its type and is not read */
     /* out */
     etcd_code code;
     int grpc_status;                /* -1: no call was made */
@@ -39,7 +45,11 @@ typedef struct etcd_rpc {
     char *endpoint_name;            /* owned: the endpoint the call went to, or NULL */
     bool maybe_sent;                /* the request may have reached a server */
     bool outcome_unknown;           /* set by the retry layer: a write that may have been applied */
+    etcd_arena *arena;              /* on success: where the response lives (see above) */
 } etcd_rpc;
+
+/* Takes the arena holding a successful call's response: the caller now frees it. */
+etcd_arena *etcd_rpc_take_arena(etcd_rpc *rpc);
 
 /* Clears the result fields (frees their strings) and sets "no call made". */
 void etcd_rpc_reset_result(etcd_rpc *rpc);

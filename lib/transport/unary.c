@@ -98,15 +98,28 @@ static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
     return bb;
 }
 
-static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *d, grpc_byte_buffer *bb)
+/* Unpacks into a new arena, sized for the message: unpacked structs take about as much room as
+ * their wire form again, plus fixed overhead. */
+static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *d, grpc_byte_buffer *bb, etcd_arena **arena)
 {
     grpc_byte_buffer_reader r;
     if (!grpc_byte_buffer_reader_init(&r, bb))
         return NULL;
     grpc_slice s = grpc_byte_buffer_reader_readall(&r);
     grpc_byte_buffer_reader_destroy(&r);
-    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+    size_t len = GRPC_SLICE_LENGTH(s);
+    etcd_arena *a = etcd_arena_new(2 * len + 512);
+    ProtobufCMessage *m = NULL;
+    if (a) {
+        ProtobufCAllocator alloc = etcd_arena_allocator(a);
+        m = protobuf_c_message_unpack(d, &alloc, len, GRPC_SLICE_START_PTR(s));
+        if (!m) {
+            etcd_arena_free(a);
+            a = NULL;
+        }
+    }
     grpc_slice_unref(s);
+    *arena = a;
     return m;
 }
 
@@ -150,7 +163,7 @@ static void unary_done(etcd_tag *tag, bool ok)
         rpc->details = strdup("gRPC batch failed");
         rpc->maybe_sent = true;
     } else if (c->status == GRPC_STATUS_OK) {
-        msg = c->recv ? unpack(c->out, c->recv) : NULL;
+        msg = c->recv ? unpack(c->out, c->recv, &rpc->arena) : NULL;
         if (!msg) {
             rpc->code = ETCD_E_PROTOCOL;
             rpc->details = strdup(c->recv ? "the response could not be decoded" : "the server sent no response");
@@ -197,7 +210,7 @@ static void channel_invoke(ProtobufCService *service, unsigned method, const Pro
     c->details = grpc_empty_slice();
     grpc_metadata_array_init(&c->init_md);
     grpc_metadata_array_init(&c->trailing_md);
-    c->send = pack(input);
+    c->send = rpc->packed ? grpc_raw_byte_buffer_create((grpc_slice *)rpc->packed, 1) : pack(input);
     /* Registered methods spare gRPC from handling the path string on every call. */
     void *reg = etcd_endpoint_method(ep, &cs->paths[method], cs->path_strs[method]);
     if (reg)

@@ -1,21 +1,30 @@
 /* Responses: views over decoded Range/Put/DeleteRange/Txn/Compaction responses and their accessors. */
 #include <stdlib.h>
 
+#include <stdbool.h>
+
 #include "unit.h"
 
 #include "kv/response_internal.h"
 
 /* Encodes a message built on the stack and decodes it, as the transport does. */
-static ProtobufCMessage *wire(const ProtobufCMessage *m)
+/* A response as the transport makes it: m packed, then unpacked on the heap or, when the test's
+ * state says so, into an arena that the response then owns. */
+static etcd_response *respond(void **state, etcd_op_type type, const ProtobufCMessage *m)
 {
+    bool in_arena = state && *state && *(const bool *)*state;
     size_t n = protobuf_c_message_get_packed_size(m);
     uint8_t *buf = malloc(n ? n : 1);
     assert_non_null(buf);
     protobuf_c_message_pack(m, buf);
-    ProtobufCMessage *out = protobuf_c_message_unpack(m->descriptor, NULL, n, buf);
+    etcd_arena *arena = in_arena ? etcd_arena_new(2 * n + 512) : NULL;
+    ProtobufCAllocator alloc;
+    if (arena)
+        alloc = etcd_arena_allocator(arena);
+    ProtobufCMessage *out = protobuf_c_message_unpack(m->descriptor, arena ? &alloc : NULL, n, buf);
     free(buf);
     assert_non_null(out);
-    return out;
+    return etcd_response_new(type, out, arena);
 }
 
 static Etcdserverpb__ResponseHeader header(int64_t rev)
@@ -74,7 +83,7 @@ static void test_range_response(void **state)
     m.more = 1;
     m.count = 10;
 
-    etcd_response *r = etcd_response_new(ETCD_OP_GET, wire(&m.base));
+    etcd_response *r = respond(state, ETCD_OP_GET, &m.base);
     assert_non_null(r);
     assert_int_equal(etcd_response_type(r), ETCD_OP_GET);
     assert_int_equal(etcd_response_revision(r), 100);
@@ -111,7 +120,7 @@ static void test_put_and_delete_responses(void **state)
     Etcdserverpb__PutResponse p;
     etcdserverpb__put_response__init(&p);
     p.header = &h;
-    etcd_response *r = etcd_response_new(ETCD_OP_PUT, wire(&p.base));
+    etcd_response *r = respond(state, ETCD_OP_PUT, &p.base);
     assert_int_equal(etcd_response_type(r), ETCD_OP_PUT);
     assert_int_equal(etcd_response_revision(r), 8);
     assert_int_equal(etcd_response_prev_kv_count(r), 0); /* no prev-kv asked */
@@ -119,7 +128,7 @@ static void test_put_and_delete_responses(void **state)
     etcd_response_free(r);
 
     p.prev_kv = &prev;
-    r = etcd_response_new(ETCD_OP_PUT, wire(&p.base));
+    r = respond(state, ETCD_OP_PUT, &p.base);
     assert_int_equal(etcd_response_prev_kv_count(r), 1);
     assert_kv(etcd_response_prev_kv_at(r, 0), "k", 1, "old", 3);
     assert_null(etcd_response_prev_kv_at(r, 1));
@@ -134,7 +143,7 @@ static void test_put_and_delete_responses(void **state)
     d.deleted = 2;
     d.prev_kvs = prevs;
     d.n_prev_kvs = 2;
-    r = etcd_response_new(ETCD_OP_DELETE, wire(&d.base));
+    r = respond(state, ETCD_OP_DELETE, &d.base);
     assert_int_equal(etcd_response_type(r), ETCD_OP_DELETE);
     assert_int_equal(etcd_response_deleted(r), 2);
     assert_int_equal(etcd_response_prev_kv_count(r), 2);
@@ -151,7 +160,7 @@ static void test_compaction_response(void **state)
     Etcdserverpb__CompactionResponse c;
     etcdserverpb__compaction_response__init(&c);
     c.header = &h;
-    etcd_response *r = etcd_response_new(ETCD_OP_COMPACT, wire(&c.base));
+    etcd_response *r = respond(state, ETCD_OP_COMPACT, &c.base);
     assert_int_equal(etcd_response_type(r), ETCD_OP_COMPACT);
     assert_int_equal(etcd_response_revision(r), 55);
     assert_int_equal(etcd_response_kv_count(r), 0);
@@ -213,7 +222,7 @@ static void test_txn_response(void **state)
     t.responses = op_ptrs;
     t.n_responses = 5;
 
-    etcd_response *r = etcd_response_new(ETCD_OP_TXN, wire(&t.base));
+    etcd_response *r = respond(state, ETCD_OP_TXN, &t.base);
     assert_non_null(r);
     assert_int_equal(etcd_response_type(r), ETCD_OP_TXN);
     assert_true(etcd_response_succeeded(r));
@@ -285,7 +294,7 @@ static void test_missing_header(void **state)
     (void)state;
     Etcdserverpb__RangeResponse m;
     etcdserverpb__range_response__init(&m);
-    etcd_response *r = etcd_response_new(ETCD_OP_GET, wire(&m.base));
+    etcd_response *r = respond(state, ETCD_OP_GET, &m.base);
     assert_non_null(r);
     assert_int_equal(etcd_response_revision(r), 0);
     assert_int_equal(etcd_response_member_id(r), 0);
@@ -295,13 +304,19 @@ static void test_missing_header(void **state)
 
 int main(void)
 {
+    static const bool heap = false, in_arena = true;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_range_response),
-        cmocka_unit_test(test_put_and_delete_responses),
-        cmocka_unit_test(test_compaction_response),
-        cmocka_unit_test(test_txn_response),
+        cmocka_unit_test_prestate(test_range_response, (void *)&heap),
+        cmocka_unit_test_prestate(test_range_response, (void *)&in_arena),
+        cmocka_unit_test_prestate(test_put_and_delete_responses, (void *)&heap),
+        cmocka_unit_test_prestate(test_put_and_delete_responses, (void *)&in_arena),
+        cmocka_unit_test_prestate(test_compaction_response, (void *)&heap),
+        cmocka_unit_test_prestate(test_compaction_response, (void *)&in_arena),
+        cmocka_unit_test_prestate(test_txn_response, (void *)&heap),
+        cmocka_unit_test_prestate(test_txn_response, (void *)&in_arena),
         cmocka_unit_test(test_null_response_and_kv),
-        cmocka_unit_test(test_missing_header),
+        cmocka_unit_test_prestate(test_missing_header, (void *)&heap),
+        cmocka_unit_test_prestate(test_missing_header, (void *)&in_arena),
     };
     return cmocka_run_group_tests_name("response", tests, NULL, NULL);
 }
