@@ -69,13 +69,7 @@ static int run_del(ctl_globals *g, const ctl_strlist *args)
     etcd_response *resp = NULL;
     int rc = del_build(&opts, args, &req);
     if (rc == 0)
-        rc = ctl_setup(g);
-    if (rc == 0)
-        rc = ctl_connect(g, true, &s);
-    if (rc == 0 && req.server_error)
-        rc = ctl_fail(CTL_EXIT_ERROR, "%s", req.server_error);
-    if (rc == 0)
-        rc = ctl_send(&s, req.op, &resp);
+        rc = ctl_execute(g, &req, &s, &resp);
     if (rc == 0)
         rc = ctl_display(g, resp, false);
     etcd_response_free(resp);

@@ -138,13 +138,7 @@ static int run_get(ctl_globals *g, const ctl_strlist *args)
     etcd_response *resp = NULL;
     int rc = get_build(&opts, args, &req);
     if (rc == 0)
-        rc = ctl_setup(g);
-    if (rc == 0)
-        rc = ctl_connect(g, true, &s);
-    if (rc == 0 && req.server_error)
-        rc = ctl_fail(CTL_EXIT_ERROR, "%s", req.server_error);
-    if (rc == 0)
-        rc = ctl_send(&s, req.op, &resp);
+        rc = ctl_execute(g, &req, &s, &resp);
     if (rc == 0 && opts.print_value_only && g->format != CTL_FORMAT_SIMPLE)
         rc = ctl_fail(CTL_EXIT_BAD_ARGS, "print-value-only is only for `--write-out=simple`");
     if (rc == 0 && opts.count_only && g->format == CTL_FORMAT_SIMPLE) {

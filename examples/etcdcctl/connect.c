@@ -148,3 +148,15 @@ void ctl_close(ctl_session *s)
     s->client = NULL;
     s->kv = NULL;
 }
+
+int ctl_execute(ctl_globals *g, const ctl_request *req, ctl_session *s, etcd_response **resp)
+{
+    int rc = ctl_setup(g);
+    if (rc == 0)
+        rc = ctl_connect(g, true, s);
+    if (rc == 0 && req->server_error)
+        rc = ctl_fail(CTL_EXIT_ERROR, "%s", req->server_error);
+    if (rc == 0)
+        rc = ctl_send(s, req->op, resp);
+    return rc;
+}

@@ -138,6 +138,10 @@ typedef struct ctl_request {
     const char *server_error; /* NULL, or e.g. "etcdserver: key is not provided" */
 } ctl_request;
 
+/* What every single-op command does once its request is built: set up, connect (bounded by the
+ * command timeout), report an error etcd itself would have given, send. */
+int ctl_execute(ctl_globals *g, const ctl_request *req, ctl_session *s, etcd_response **resp);
+
 typedef struct put_opts {
     const char *lease;
     bool prev_kv, ignore_value, ignore_lease, help;
