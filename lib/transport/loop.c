@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "loop.h"
+#include "tsan.h"
 #include "rpc/rpc.h"
 
 /* One wake-up call in flight at a time; more wake-ups meanwhile are covered by it. */
@@ -100,6 +101,7 @@ static void loop_wake(etcd_loop *l)
     ops[1].data.recv_status_on_client.trailing_metadata = &w->trailing;
     ops[1].data.recv_status_on_client.status = &w->status;
     ops[1].data.recv_status_on_client.status_details = &w->details;
+    ETCD_HANDOFF_RELEASE(&w->tag);
     if (grpc_call_start_batch(w->call, ops, 2, &w->tag, NULL) != GRPC_CALL_OK)
         wake_done(&w->tag, false);
 }
@@ -189,6 +191,7 @@ static void *loop_main(void *arg)
             break;
         if (ev.type == GRPC_OP_COMPLETE) {
             etcd_tag *tag = ev.tag;
+            ETCD_HANDOFF_ACQUIRE(tag);
             tag->done(tag, ev.success != 0);
         }
         run_due_timers(l, false);

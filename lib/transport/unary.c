@@ -15,6 +15,7 @@
 #include "rpc/cancel.h"
 #include "rpc/rpc.h"
 #include "transport.h"
+#include "tsan.h"
 
 typedef struct unary_call unary_call;
 
@@ -253,6 +254,7 @@ static void channel_invoke(ProtobufCService *service, unsigned method, const Pro
         if (c->next)
             c->next->prev = c;
         cs->t->active = c;
+        ETCD_HANDOFF_RELEASE(&c->tag);
         e = grpc_call_start_batch(c->call, ops, 6, &c->tag, NULL);
         if (e != GRPC_CALL_OK) {
             cs->t->active = c->next;
