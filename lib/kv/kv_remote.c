@@ -13,8 +13,6 @@
 #include "response_internal.h"
 #include "rpc.pb-c.h"
 
-static const char *const op_names[] = {"get", "put", "delete", "txn", "compact"};
-
 static void kv_call_unref(kv_call *c)
 {
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
@@ -36,15 +34,15 @@ static etcd_code settle(kv_call *c, ProtobufCMessage *msg, etcd_response **resp,
         if (!c->rpc.read_only) {
             if (err)
                 *err = etcd_error_new_call(ETCD_E_OUTCOME_UNKNOWN, ETCD_E_NOMEM, 0, "out of memory reading the response",
-                                           NULL, op_names[c->type]);
+                                           NULL, etcd_op_type_name(c->type));
             return ETCD_E_OUTCOME_UNKNOWN;
         }
-        return etcd_error_set(err, ETCD_E_NOMEM, "%s: out of memory", op_names[c->type]);
+        return etcd_error_set(err, ETCD_E_NOMEM, "%s: out of memory", etcd_op_type_name(c->type));
     }
     etcd_code rc = c->rpc.outcome_unknown ? ETCD_E_OUTCOME_UNKNOWN : c->rpc.code;
     if (err)
         *err = etcd_error_new_call(rc, c->rpc.code, c->rpc.grpc_status, c->rpc.details, c->rpc.endpoint_name,
-                                   op_names[c->type]);
+                                   etcd_op_type_name(c->type));
     return rc;
 }
 
@@ -123,7 +121,7 @@ static etcd_code remote_do(etcd_kv *kv, const etcd_op *op, etcd_response **resp,
     if (etcd_loop_on_thread(client->loop))
         return etcd_error_set(err, ETCD_E_INVALID_ARGUMENT,
                               "%s: a sync call from a callback of the same client would wait for itself",
-                              op_names[op->type]);
+                              etcd_op_type_name(op->type));
     etcd_code rc = etcd_client_call_begin(client, err);
     if (rc != ETCD_OK)
         return rc;
@@ -172,7 +170,7 @@ static etcd_code remote_do_async(etcd_kv *kv, const etcd_op *op, etcd_callback c
     etcd_client *client = (etcd_client *)kv;
     kv_call *c = calloc(1, sizeof *c);
     if (!c)
-        return etcd_error_set(err, ETCD_E_NOMEM, "%s: out of memory", op_names[op->type]);
+        return etcd_error_set(err, ETCD_E_NOMEM, "%s: out of memory", etcd_op_type_name(op->type));
     init_call(c, client, op);
     /* Serialized now, once: the caller may free the op at once, and every attempt sends these
      * bytes without packing again. */

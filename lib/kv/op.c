@@ -7,9 +7,14 @@
 
 static const char *const op_names[] = {"get", "put", "delete", "txn", "compact"};
 
+const char *etcd_op_type_name(etcd_op_type type)
+{
+    return (unsigned)type < sizeof op_names / sizeof op_names[0] ? op_names[type] : "op";
+}
+
 static const char *op_name(const etcd_op *op)
 {
-    return op_names[op->type];
+    return etcd_op_type_name(op->type);
 }
 
 /* Copies bytes into a protobuf bytes field. Empty input leaves the field empty. */

@@ -54,6 +54,8 @@ struct etcd_txn {
 
 /* Whether a txn only reads (every op in both branches, nested txns included, is a get). */
 bool etcd_txn_is_read_only(const etcd_txn *txn);
+/* "get", "put", "delete", "txn" or "compact": for messages. */
+const char *etcd_op_type_name(etcd_op_type type);
 /* The request message to send for an op. */
 const ProtobufCMessage *etcd_op_message(const etcd_op *op);
 /* A stack get / put / delete op whose request points at the caller's bytes (no copy), for the

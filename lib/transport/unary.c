@@ -264,25 +264,19 @@ static void channel_invoke(ProtobufCService *service, unsigned method, const Pro
         }
     }
     pthread_mutex_unlock(&cs->t->mu);
-    if (closing || cancelled) {
+    if (closing || cancelled || e != GRPC_CALL_OK) {
+        /* Not started (a failed start changes nothing and completes nothing): clean up here and
+         * answer at once, naming the endpoint as any failed call does. */
         grpc_metadata_array_destroy(&c->init_md);
         grpc_metadata_array_destroy(&c->trailing_md);
         grpc_byte_buffer_destroy(c->send);
         grpc_call_unref(c->call);
         free(c);
-        etcd_rpc_fail(rpc, ETCD_E_CANCELLED, closing ? "the client is closing" : "cancelled");
+        if (closing || cancelled)
+            etcd_rpc_fail(rpc, ETCD_E_CANCELLED, closing ? "the client is closing" : "cancelled");
+        else
+            etcd_rpc_fail(rpc, ETCD_E_INTERNAL, "could not start the call: %s", grpc_call_error_to_string(e));
         rpc->endpoint_name = strdup(ep->name);
-        closure(NULL, rpc);
-        return;
-    }
-    if (e != GRPC_CALL_OK) {
-        /* A failed start changes nothing and completes nothing: clean up here. */
-        grpc_metadata_array_destroy(&c->init_md);
-        grpc_metadata_array_destroy(&c->trailing_md);
-        grpc_byte_buffer_destroy(c->send);
-        grpc_call_unref(c->call);
-        free(c);
-        etcd_rpc_fail(rpc, ETCD_E_INTERNAL, "could not start the call: %s", grpc_call_error_to_string(e));
         closure(NULL, rpc);
     }
 }
