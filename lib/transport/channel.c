@@ -5,7 +5,7 @@
 
 grpc_channel *etcd_channel_create(const char *target, const etcd_channel_settings *s)
 {
-    grpc_arg args[12];
+    grpc_arg args[13];
     int n = 0;
 #define INT_ARG(k, v) args[n++] = (grpc_arg){.type = GRPC_ARG_INTEGER, .key = (char *)(k), .value.integer = (int)(v)}
     INT_ARG(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, s->max_send_bytes);
@@ -16,6 +16,9 @@ grpc_channel *etcd_channel_create(const char *target, const etcd_channel_setting
     INT_ARG(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     INT_ARG(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     INT_ARG(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+    /* lib/retry decides every retry, knowing which requests are writes. gRPC's own retry layer would
+     * only add a copy of each request kept for replay: about a tenth of the client's instructions. */
+    INT_ARG(GRPC_ARG_ENABLE_RETRIES, 0);
     if (s->keepalive_time_ms > 0) {
         INT_ARG(GRPC_ARG_KEEPALIVE_TIME_MS, s->keepalive_time_ms);
         INT_ARG(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, s->keepalive_timeout_ms);
