@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds etcdc with -Werror and runs every test suite (unit, integration against real etcd
 # processes, CLI, install, examples), again under AddressSanitizer + UndefinedBehaviorSanitizer,
-# and the async tests under ThreadSanitizer.
+# and the async and loop-timer tests under ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -24,9 +24,9 @@ run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false
 
 echo "== async tests under ThreadSanitizer"
 [ -f build-tsan/build.ninja ] || meson setup build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false >/dev/null
-ninja -C build-tsan tests/integration/test_async
+ninja -C build-tsan tests/integration/test_async tests/unit/test_loop_timers
 TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" \
-    meson test -C build-tsan --no-rebuild --print-errorlogs async || true
+    meson test -C build-tsan --no-rebuild --print-errorlogs async loop_timers || true
 
 # One closing line over all runs, counted from meson's own logs.
 python3 - build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json build-tsan/meson-logs/testlog.json <<'PY'

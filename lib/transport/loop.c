@@ -28,6 +28,7 @@ struct etcd_loop {
     pthread_mutex_t mu;         /* guards the heap */
     etcd_timer **heap;          /* min-heap on when_ms */
     size_t n, cap;
+    int64_t wake_at_ms;         /* when the loop returns from next() at the latest */
     waker wake;
 };
 
@@ -92,9 +93,11 @@ static void loop_wake(etcd_loop *l)
         return;
     grpc_metadata_array_init(&w->trailing);
     w->details = grpc_empty_slice();
-    w->call = grpc_channel_create_call(w->lame, NULL, GRPC_PROPAGATE_DEFAULTS, l->cq,
-                                       grpc_slice_from_static_string("/etcdc/wake"), NULL,
-                                       gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    /* The waker belongs to the loop thread from the handoff on: start the call from a local. */
+    grpc_call *call = grpc_channel_create_call(w->lame, NULL, GRPC_PROPAGATE_DEFAULTS, l->cq,
+                                               grpc_slice_from_static_string("/etcdc/wake"), NULL,
+                                               gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    w->call = call;
     grpc_op ops[2] = {{0}};
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
     ops[1].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
@@ -102,7 +105,7 @@ static void loop_wake(etcd_loop *l)
     ops[1].data.recv_status_on_client.status = &w->status;
     ops[1].data.recv_status_on_client.status_details = &w->details;
     ETCD_HANDOFF_RELEASE(&w->tag);
-    if (grpc_call_start_batch(w->call, ops, 2, &w->tag, NULL) != GRPC_CALL_OK)
+    if (grpc_call_start_batch(call, ops, 2, &w->tag, NULL) != GRPC_CALL_OK)
         wake_done(&w->tag, false);
 }
 
@@ -123,11 +126,29 @@ bool etcd_loop_timer_add(etcd_loop *l, etcd_timer *t, int64_t when_ms)
     t->heap_index = l->n;
     l->heap[l->n++] = t;
     heap_up(l, t->heap_index);
-    bool earliest = l->heap[0] == t;
+    /* Request deadlines are seconds away: they almost never need a wake-up, which would cost a call. */
+    bool sooner = when_ms < l->wake_at_ms;
     pthread_mutex_unlock(&l->mu);
-    if (earliest)
+    if (sooner)
         loop_wake(l);
     return true;
+}
+
+void etcd_loop_timer_cancel(etcd_loop *l, etcd_timer *t)
+{
+    pthread_mutex_lock(&l->mu);
+    size_t i = t->heap_index;
+    if (i < l->n && l->heap[i] == t) {
+        l->heap[i] = l->heap[--l->n];
+        if (i < l->n) {
+            etcd_timer *moved = l->heap[i];
+            moved->heap_index = i;
+            heap_up(l, i);
+            heap_down(l, moved->heap_index);
+        }
+        t->heap_index = SIZE_MAX;
+    }
+    pthread_mutex_unlock(&l->mu);
 }
 
 void etcd_loop_timer_expedite(etcd_loop *l, etcd_timer *t)
@@ -168,14 +189,19 @@ static void run_due_timers(etcd_loop *l, bool all)
     }
 }
 
+/* The loop sleeps at most this long, so that arming a later timer needs no wake-up. */
+#define MAX_SLEEP_MS 1000
+
 static gpr_timespec next_deadline(etcd_loop *l)
 {
+    int64_t now = etcd_now_ms();
     pthread_mutex_lock(&l->mu);
-    int64_t when = l->n ? l->heap[0]->when_ms : -1;
+    int64_t when = now + MAX_SLEEP_MS;
+    if (l->n && l->heap[0]->when_ms < when)
+        when = l->heap[0]->when_ms;
+    l->wake_at_ms = when;
     pthread_mutex_unlock(&l->mu);
-    if (when < 0)
-        return gpr_inf_future(GPR_CLOCK_MONOTONIC);
-    int64_t wait = when - etcd_now_ms();
+    int64_t wait = when - now;
     return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(wait > 0 ? wait : 0, GPR_TIMESPAN));
 }
 

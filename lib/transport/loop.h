@@ -1,7 +1,8 @@
 /*
  * The client's event loop: one gRPC completion queue and the one library thread that drives it.
  * Every completion (call finished, connectivity changed) and every timer runs on that thread.
- * Timers may be armed and moved from any thread: the loop is woken when the earliest changes.
+ * Timers may be armed and moved from any thread: the loop is woken only when a timer is due before
+ * the loop would wake anyway, which it does at least once a second.
  */
 #ifndef ETCDC_LOOP_H
 #define ETCDC_LOOP_H
@@ -30,6 +31,9 @@ grpc_completion_queue *etcd_loop_cq(etcd_loop *loop);
 bool etcd_loop_on_thread(const etcd_loop *loop);
 /* Arms a timer to fire at when_ms on the loop thread. Returns false when out of memory. */
 bool etcd_loop_timer_add(etcd_loop *loop, etcd_timer *t, int64_t when_ms);
+/* Disarms a timer that has not fired; does nothing otherwise. Called on the loop thread, the
+ * timer is certain not to fire afterwards. */
+void etcd_loop_timer_cancel(etcd_loop *loop, etcd_timer *t);
 /* Makes an armed timer fire now; does nothing when it is not armed (it fired already). */
 void etcd_loop_timer_expedite(etcd_loop *loop, etcd_timer *t);
 /* Makes every armed timer fire now (used when closing). */
