@@ -13,7 +13,7 @@
 #include "bench.h"
 
 static const char *endpoint = "127.0.0.1:23790", *op_name = "put", *label = "", *dispatch = "thread";
-static long long total = 10000, warmup = 1000, inflight = 1, val_size = 256;
+static long long total = 10000, warmup = 1000, inflight = 1, val_size = 256, request_timeout_ms = 0;
 
 static flag_def peer_flags[] = {
     {"endpoint", FLAG_STRING, &endpoint, "etcd endpoint", false},
@@ -24,6 +24,8 @@ static flag_def peer_flags[] = {
     {"val-size", FLAG_INT, &val_size, "value size in bytes", false},
     {"label", FLAG_STRING, &label, "free-form label echoed in the result line", false},
     {"dispatch", FLAG_STRING, &dispatch, "where callbacks run: thread (etcdc's) or caller (ours)", false},
+    {"request-timeout", FLAG_INT, &request_timeout_ms,
+     "each request's deadline in ms; 0: none, as the Go peer's context.Background()", false},
     {NULL, FLAG_INT, NULL, NULL, false},
 };
 
@@ -97,7 +99,7 @@ static int peer_run(bench_global *g, const char **args, size_t nargs)
     }
 
     bench_clients cl;
-    if (!bench_clients_open(&cl, endpoint, 1, mode, 0 /* no deadline, as the Go peer's context.Background() */))
+    if (!bench_clients_open(&cl, endpoint, 1, mode, request_timeout_ms))
         return 1;
     int rc = 1;
     etcd_op *get = NULL;

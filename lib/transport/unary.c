@@ -6,6 +6,7 @@
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/support/alloc.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct etcd_transport {
 
 struct unary_call {
     etcd_tag tag;
+    etcd_timer deadline;        /* armed while the call is in flight, when it has a deadline */
     unary_call *prev, *next;
     etcd_transport *t;
     grpc_call *call;
@@ -81,12 +83,18 @@ void etcd_transport_free(etcd_transport *t)
     free(t);
 }
 
-static gpr_timespec deadline_of(const etcd_rpc *rpc)
+/* Deadlines are the loop's timers, not gRPC's: a gRPC deadline arms a timer of gRPC's and encodes a
+ * grpc-timeout header on every call, about 3,600 instructions a call against 400 for ours. At the
+ * deadline the call is cancelled with the status gRPC would give, and the server sees the reset. */
+static void deadline_fired(etcd_timer *timer)
 {
-    if (rpc->deadline_ms <= 0)
-        return gpr_inf_future(GPR_CLOCK_MONOTONIC);
-    int64_t left = rpc->deadline_ms - etcd_now_ms();
-    return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(left > 0 ? left : 0, GPR_TIMESPAN));
+    unary_call *c = (unary_call *)((char *)timer - offsetof(unary_call, deadline));
+    /* Closing makes every timer fire now; those calls are cancelled already, for closing. */
+    pthread_mutex_lock(&c->t->mu);
+    bool closing = c->t->closing;
+    pthread_mutex_unlock(&c->t->mu);
+    if (!closing)
+        grpc_call_cancel_with_status(c->call, GRPC_STATUS_DEADLINE_EXCEEDED, "Deadline Exceeded", NULL);
 }
 
 static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
@@ -144,7 +152,9 @@ static void unary_done(etcd_tag *tag, bool ok)
     etcd_rpc *rpc = c->rpc;
     ProtobufCMessage *msg = NULL;
 
+    /* Under the lock: the starting thread arms the deadline before it lets go of it. */
     pthread_mutex_lock(&c->t->mu);
+    etcd_loop_timer_cancel(c->t->loop, &c->deadline);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -203,6 +213,8 @@ static void channel_invoke(ProtobufCService *service, unsigned method, const Pro
         return;
     }
     c->tag.done = unary_done;
+    c->deadline.fire = deadline_fired;
+    c->deadline.heap_index = SIZE_MAX;
     c->t = cs->t;
     c->rpc = rpc;
     c->closure = closure;
@@ -214,12 +226,13 @@ static void channel_invoke(ProtobufCService *service, unsigned method, const Pro
     c->send = rpc->packed ? grpc_raw_byte_buffer_create((grpc_slice *)rpc->packed, 1) : pack(input);
     /* Registered methods spare gRPC from handling the path string on every call. */
     void *reg = etcd_endpoint_method(ep, &cs->paths[method], cs->path_strs[method]);
+    gpr_timespec no_deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC); /* ours is c->deadline */
     if (reg)
         c->call = grpc_channel_create_registered_call(ep->channel, NULL, GRPC_PROPAGATE_DEFAULTS,
-                                                      etcd_loop_cq(cs->t->loop), reg, deadline_of(rpc), NULL);
+                                                      etcd_loop_cq(cs->t->loop), reg, no_deadline, NULL);
     else
         c->call = grpc_channel_create_call(ep->channel, NULL, GRPC_PROPAGATE_DEFAULTS, etcd_loop_cq(cs->t->loop),
-                                           cs->paths[method], NULL, deadline_of(rpc), NULL);
+                                           cs->paths[method], NULL, no_deadline, NULL);
 
     size_t nmd = 0;
     if (rpc->require_leader) {
@@ -256,6 +269,11 @@ static void channel_invoke(ProtobufCService *service, unsigned method, const Pro
         cs->t->active = c;
         ETCD_HANDOFF_RELEASE(&c->tag);
         e = grpc_call_start_batch(c->call, ops, 6, &c->tag, NULL);
+        /* A call whose deadline cannot be armed (no memory) must not run without one. */
+        if (e == GRPC_CALL_OK && rpc->deadline_ms > 0 &&
+            !etcd_loop_timer_add(cs->t->loop, &c->deadline, rpc->deadline_ms))
+            grpc_call_cancel_with_status(c->call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory arming the deadline",
+                                         NULL);
         if (e != GRPC_CALL_OK) {
             cs->t->active = c->next;
             if (c->next)
