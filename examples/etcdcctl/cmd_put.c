@@ -102,17 +102,8 @@ static flag_spec *put_flags(void)
 static int run_put(ctl_globals *g, const ctl_strlist *args)
 {
     ctl_request req;
-    ctl_session s = {0};
-    etcd_response *resp = NULL;
     int rc = put_build(&opts, args, false, &req);
-    if (rc == 0)
-        rc = ctl_execute(g, &req, &s, &resp);
-    if (rc == 0)
-        rc = ctl_display(g, resp, false);
-    etcd_response_free(resp);
-    ctl_close(&s);
-    etcd_op_free(req.op);
-    return rc;
+    return ctl_execute_and_display(g, &req, rc);
 }
 
 ctl_command ctl_cmd_put = {

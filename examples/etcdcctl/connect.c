@@ -160,3 +160,18 @@ int ctl_execute(ctl_globals *g, const ctl_request *req, ctl_session *s, etcd_res
         rc = ctl_send(s, req->op, resp);
     return rc;
 }
+
+int ctl_execute_and_display(ctl_globals *g, ctl_request *req, int build_rc)
+{
+    ctl_session s = {0};
+    etcd_response *resp = NULL;
+    int rc = build_rc;
+    if (rc == 0)
+        rc = ctl_execute(g, req, &s, &resp);
+    if (rc == 0)
+        rc = ctl_display(g, resp, false);
+    etcd_response_free(resp);
+    ctl_close(&s);
+    etcd_op_free(req->op);
+    return rc;
+}

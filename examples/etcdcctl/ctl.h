@@ -141,6 +141,9 @@ typedef struct ctl_request {
 /* What every single-op command does once its request is built: set up, connect (bounded by the
  * command timeout), report an error etcd itself would have given, send. */
 int ctl_execute(ctl_globals *g, const ctl_request *req, ctl_session *s, etcd_response **resp);
+/* The rest of a single-op command whose output is the plain response: ctl_execute(), print, free
+ * the request. build_rc is the builder's result; nothing is sent when it is not 0. */
+int ctl_execute_and_display(ctl_globals *g, ctl_request *req, int build_rc);
 
 typedef struct put_opts {
     const char *lease;
