@@ -48,17 +48,28 @@ eh_cluster *itest_start(const eh_opts *opts)
     return c;
 }
 
-etcd_client *itest_client(const char *endpoints)
+etcd_config *itest_config(const char *endpoints)
 {
     etcd_config *cfg = etcd_config_new();
     etcd_error *err = NULL;
     assert_non_null(cfg);
     ASSERT_OK(etcd_config_set_endpoints(cfg, endpoints ? endpoints : eh_endpoints(itest_cluster), &err), err);
+    return cfg;
+}
+
+etcd_client *itest_client_from(etcd_config *cfg)
+{
+    etcd_error *err = NULL;
     etcd_client *c = NULL;
     etcd_code rc = etcd_client_new(cfg, &c, &err);
     etcd_config_free(cfg);
     ASSERT_OK(rc, err);
     return c;
+}
+
+etcd_client *itest_client(const char *endpoints)
+{
+    return itest_client_from(itest_config(endpoints));
 }
 
 char *itest_get_string(etcd_kv *kv, const char *key)

@@ -41,7 +41,11 @@
 
 /* Starts a cluster for a test group; aborts the group with the harness's message on failure. */
 eh_cluster *itest_start(const eh_opts *opts);
-/* A client for `endpoints` (NULL: the cluster's), or a test failure. */
+/* A config for `endpoints` (NULL: the cluster's), or a test failure; for clients with more settings. */
+etcd_config *itest_config(const char *endpoints);
+/* A client from `cfg`, which it frees, or a test failure. */
+etcd_client *itest_client_from(etcd_config *cfg);
+/* A client for `endpoints` (NULL: the cluster's) with the default settings, or a test failure. */
 etcd_client *itest_client(const char *endpoints);
 /* The value of a string key via etcdc, malloc'd and NUL-terminated, or NULL when absent. */
 char *itest_get_string(etcd_kv *kv, const char *key);

@@ -277,13 +277,10 @@ static void test_close_with_1000_in_flight(void **state)
 static void test_caller_dispatch_with_poll(void **state)
 {
     (void)state;
-    etcd_config *cfg = etcd_config_new();
-    etcd_error *err = NULL;
-    ASSERT_OK(etcd_config_set_endpoints(cfg, eh_endpoints(itest_cluster), &err), err);
+    etcd_config *cfg = itest_config(NULL);
     assert_int_equal(etcd_config_set_dispatch(cfg, ETCD_DISPATCH_CALLER), ETCD_OK);
-    etcd_client *c = NULL;
-    ASSERT_OK(etcd_client_new(cfg, &c, &err), err);
-    etcd_config_free(cfg);
+    etcd_client *c = itest_client_from(cfg);
+    etcd_error *err = NULL;
     int fd = etcd_client_fd(c);
     assert_true(fd >= 0);
     etcd_kv *kv = etcd_client_kv(c);
@@ -354,13 +351,9 @@ static etcd_client *client_in_backoff(int64_t backoff_ms)
 {
     etcd_client *c = itest_client(fp_endpoint(proxy));
     etcd_client_free(c); /* proves the proxy path works before it is cut */
-    etcd_config *cfg = etcd_config_new();
-    etcd_error *err = NULL;
-    ASSERT_OK(etcd_config_set_endpoints(cfg, fp_endpoint(proxy), &err), err);
+    etcd_config *cfg = itest_config(fp_endpoint(proxy));
     assert_int_equal(etcd_config_set_retry(cfg, 100, backoff_ms, 0), ETCD_OK);
-    c = NULL;
-    ASSERT_OK(etcd_client_new(cfg, &c, &err), err);
-    etcd_config_free(cfg);
+    c = itest_client_from(cfg);
     fp_set_mode(proxy, FP_DROP);
     fp_drop_connections(proxy);
     return c;

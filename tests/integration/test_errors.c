@@ -175,15 +175,12 @@ static void test_request_too_large(void **state)
 static void test_client_message_limits(void **state)
 {
     (void)state;
-    etcd_config *cfg = etcd_config_new();
-    etcd_error *err = NULL;
-    ASSERT_OK(etcd_config_set_endpoints(cfg, eh_endpoints(itest_cluster), &err), err);
+    etcd_config *cfg = itest_config(NULL);
     assert_int_equal(etcd_config_set_max_send_bytes(cfg, 4096), ETCD_OK);
     assert_int_equal(etcd_config_set_max_recv_bytes(cfg, 4096), ETCD_OK);
     assert_int_equal(etcd_config_set_max_send_bytes(cfg, 0), ETCD_E_INVALID_ARGUMENT);
-    etcd_client *small = NULL;
-    ASSERT_OK(etcd_client_new(cfg, &small, &err), err);
-    etcd_config_free(cfg);
+    etcd_client *small = itest_client_from(cfg);
+    etcd_error *err = NULL;
     etcd_kv *skv = etcd_client_kv(small);
 
     char val[8192];

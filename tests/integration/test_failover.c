@@ -81,16 +81,11 @@ static int served_by(const etcd_response *r)
 
 static etcd_client *failover_client(int64_t keepalive_ms, int require_leader)
 {
-    etcd_config *cfg = etcd_config_new();
-    etcd_error *err = NULL;
-    ASSERT_OK(etcd_config_set_endpoints(cfg, proxy_list, &err), err);
+    etcd_config *cfg = itest_config(proxy_list);
     if (keepalive_ms)
         assert_int_equal(etcd_config_set_keepalive(cfg, keepalive_ms, keepalive_ms), ETCD_OK);
     etcd_config_set_require_leader(cfg, require_leader);
-    etcd_client *c = NULL;
-    ASSERT_OK(etcd_client_new(cfg, &c, &err), err);
-    etcd_config_free(cfg);
-    return c;
+    return itest_client_from(cfg);
 }
 
 /* A linearizable read with its own deadline; returns the serving member and the time it took. */
@@ -392,12 +387,8 @@ static void test_get_in_flight_while_member_restarts(void **state)
 static void test_set_endpoints_switches_live_client(void **state)
 {
     (void)state;
-    etcd_config *cfg = etcd_config_new();
+    etcd_client *c = itest_client(fp_endpoint(proxy[0]));
     etcd_error *err = NULL;
-    ASSERT_OK(etcd_config_set_endpoints(cfg, fp_endpoint(proxy[0]), &err), err);
-    etcd_client *c = NULL;
-    ASSERT_OK(etcd_client_new(cfg, &c, &err), err);
-    etcd_config_free(cfg);
     etcd_kv *kv = etcd_client_kv(c);
     int64_t took;
     assert_int_equal(timed_get(kv, "fo/switch", 5000, &took), 0);
@@ -458,13 +449,9 @@ static void test_auto_sync_finds_members(void **state)
 {
     (void)state;
     /* Configured with one member only; auto-sync learns the others from the member list. */
-    etcd_config *cfg = etcd_config_new();
-    etcd_error *err = NULL;
-    ASSERT_OK(etcd_config_set_endpoints(cfg, eh_member_endpoint(itest_cluster, 0), &err), err);
+    etcd_config *cfg = itest_config(eh_member_endpoint(itest_cluster, 0));
     assert_int_equal(etcd_config_set_auto_sync_interval_ms(cfg, 100), ETCD_OK);
-    etcd_client *c = NULL;
-    ASSERT_OK(etcd_client_new(cfg, &c, &err), err);
-    etcd_config_free(cfg);
+    etcd_client *c = itest_client_from(cfg);
     char buf[512];
     int seen = 0;
     for (int i = 0; i < 500 && seen < MEMBERS; i++) {
