@@ -1,9 +1,6 @@
 /*
- * fault_proxy_selftest.c - checks fault_proxy against a loopback echo server.
- *
- * Build by hand, e.g.:
- *   gcc -std=c11 -Wall -Wextra -Werror -g -fsanitize=address,undefined \
- *       fault_proxy.c fault_proxy_selftest.c -o fp_selftest -lpthread
+ * fault_proxy_selftest.c - checks fault_proxy against a loopback echo server
+ * (meson test fault-proxy-selftest).
  */
 #define _GNU_SOURCE
 
@@ -25,15 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
-
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);  \
-            failures++;                                                               \
-        }                                                                             \
-    } while (0)
+#include "selftest.h"
 
 static int64_t now_ms(void)
 {
