@@ -30,6 +30,7 @@ struct etcd_transport {
 struct unary_call {
     etcd_tag tag;
     etcd_timer deadline;        /* armed while the call is in flight, when it has a deadline */
+    bool deadline_armed;        /* under the transport's lock */
     unary_call *prev, *next;
     etcd_transport *t;
     grpc_call *call;
@@ -154,7 +155,8 @@ static void unary_done(etcd_tag *tag, bool ok)
 
     /* Under the lock: the starting thread arms the deadline before it lets go of it. */
     pthread_mutex_lock(&c->t->mu);
-    etcd_loop_timer_cancel(c->t->loop, &c->deadline);
+    if (c->deadline_armed)
+        etcd_loop_timer_cancel(c->t->loop, &c->deadline);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -270,10 +272,12 @@ static void channel_invoke(ProtobufCService *service, unsigned method, const Pro
         ETCD_HANDOFF_RELEASE(&c->tag);
         e = grpc_call_start_batch(c->call, ops, 6, &c->tag, NULL);
         /* A call whose deadline cannot be armed (no memory) must not run without one. */
-        if (e == GRPC_CALL_OK && rpc->deadline_ms > 0 &&
-            !etcd_loop_timer_add(cs->t->loop, &c->deadline, rpc->deadline_ms))
-            grpc_call_cancel_with_status(c->call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory arming the deadline",
-                                         NULL);
+        if (e == GRPC_CALL_OK && rpc->deadline_ms > 0) {
+            c->deadline_armed = etcd_loop_timer_add(cs->t->loop, &c->deadline, rpc->deadline_ms);
+            if (!c->deadline_armed)
+                grpc_call_cancel_with_status(c->call, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                                             "out of memory arming the deadline", NULL);
+        }
         if (e != GRPC_CALL_OK) {
             cs->t->active = c->next;
             if (c->next)
