@@ -15,8 +15,9 @@ typedef struct state {
 } state;
 
 /* Runs once per call, on the thread that calls etcd_client_dispatch(); owns resp and err. */
-static void on_put(etcd_code code, etcd_response *resp, etcd_error *err, void *user_data)
+static void on_put(etcd_call *call, etcd_code code, etcd_response *resp, etcd_error *err, void *user_data)
 {
+    (void)call;
     state *st = user_data;
     st->done++;
     if (code != ETCD_OK) {

@@ -39,8 +39,9 @@ typedef struct app {
     int remaining, failed;
 } app;
 
-static void on_get(etcd_code code, etcd_response *resp, etcd_error *err, void *user_data)
+static void on_get(etcd_call *call, etcd_code code, etcd_response *resp, etcd_error *err, void *user_data)
 {
+    (void)call;
     app *a = user_data;
     if (code == ETCD_OK)
         printf("get: %zu key(s) at revision %lld\n", etcd_response_kv_count(resp),

@@ -77,7 +77,7 @@ static void slot_finish(slot *s)
     }
 }
 
-static void on_done(etcd_code code, etcd_response *resp, etcd_error *err, void *ud);
+static void on_done(etcd_call *call, etcd_code code, etcd_response *resp, etcd_error *err, void *ud);
 
 /*
  * Starts the slot's next request; on a failed start counts the error and tries the next one.
@@ -105,8 +105,9 @@ static void slot_next(slot *s)
     }
 }
 
-static void on_done(etcd_code code, etcd_response *resp, etcd_error *err, void *ud)
+static void on_done(etcd_call *call, etcd_code code, etcd_response *resp, etcd_error *err, void *ud)
 {
+    (void)call;
     slot *s = ud;
     runner *r = s->r;
     uint64_t end = now_ns();

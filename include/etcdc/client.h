@@ -18,7 +18,8 @@
 extern "C" {
 #endif
 
-/* Defaults, in milliseconds unless said otherwise. */
+/* Defaults, in milliseconds unless said otherwise. Every timeout setter accepts any value up to
+ * INT64_MAX; a deadline too far away to represent is treated as no deadline. */
 #define ETCD_DEFAULT_DIAL_TIMEOUT_MS 5000
 #define ETCD_DEFAULT_REQUEST_TIMEOUT_MS 30000
 #define ETCD_DEFAULT_KEEPALIVE_TIME_MS 10000    /* at or above etcd's --grpc-keepalive-min-time (5 s) */
@@ -36,13 +37,21 @@ ETCD_API void etcd_config_free(etcd_config *cfg);
 
 /*
  * The cluster's client endpoints, comma-separated, e.g. "127.0.0.1:2379,http://10.0.0.2:2379".
- * Accepted forms: host:port, http://host:port, IPv4, [IPv6]:port, host names, unix://path.
- * https:// needs TLS settings, which this version does not have: it fails with
- * ETCD_E_TLS_NOT_CONFIGURED. The list is checked here and every problem is named in *err.
+ * Accepted forms: host:port, http://host:port, IPv4, [IPv6]:port, host names, unix://path,
+ * https://host:port. The syntax is checked here and every problem is named in *err; whether
+ * the endpoints fit the other settings (https:// needs TLS settings, which this version does
+ * not have: ETCD_E_TLS_NOT_CONFIGURED) is checked by etcd_client_new(), so the order in which
+ * setters are called never matters.
  */
 ETCD_API etcd_code etcd_config_set_endpoints(etcd_config *cfg, const char *endpoints, etcd_error **err);
-/* How long etcd_client_new() waits for a first connection. Must be > 0. */
+/* How long etcd_client_new() waits for a first connection (when it waits, see below). Must be
+ * > 0. */
 ETCD_API etcd_code etcd_config_set_dial_timeout_ms(etcd_config *cfg, int64_t ms);
+/* Whether etcd_client_new() waits for a first connection (on, the default) or returns at once
+ * (off), as clientv3.New does without grpc.WithBlock(). Without the wait, a client can be made
+ * before etcd is up: its calls wait for a member to connect until their own deadline, and fail
+ * with ETCD_E_DEADLINE (never sent, so never "outcome unknown") if none does. */
+ETCD_API etcd_code etcd_config_set_dial_blocking(etcd_config *cfg, int on);
 /* The deadline of each call unless the op sets its own (etcd_op_set_timeout_ms()); 0: none. */
 ETCD_API etcd_code etcd_config_set_request_timeout_ms(etcd_config *cfg, int64_t ms);
 /* When on, every call carries etcd's require-leader flag: a member that has lost its leader
@@ -64,20 +73,32 @@ ETCD_API etcd_code etcd_config_set_max_recv_bytes(etcd_config *cfg, int32_t byte
  * "unavailable" failures on another endpoint; writes only when they provably never left. */
 ETCD_API etcd_code etcd_config_set_retry(etcd_config *cfg, int max_attempts, int64_t backoff_ms,
                                          int jitter_percent);
-/* Re-read the member list every `ms` and use the members' client URLs as endpoints; 0: off. */
+/* Re-read the member list every `ms` and use the client URLs of the started voting members as
+ * endpoints (learners and members that have not started are left out); 0: off. */
 ETCD_API etcd_code etcd_config_set_auto_sync_interval_ms(etcd_config *cfg, int64_t ms);
 
+typedef enum etcd_dispatch {
+    ETCD_DISPATCH_THREAD = 0, /* callbacks run on the client's own thread */
+    ETCD_DISPATCH_CALLER = 1  /* callbacks run in etcd_client_dispatch() (see async.h) */
+} etcd_dispatch;
+
+/* Chooses where async callbacks run (see async.h). */
+ETCD_API etcd_code etcd_config_set_dispatch(etcd_config *cfg, etcd_dispatch mode);
+
 /*
- * Connects to the cluster. Waits until one endpoint is connected or the dial timeout passes;
- * on timeout fails with ETCD_E_DEADLINE and a message that lists each endpoint and why it failed
- * (found by probing them all at once for at most 250 ms more). On success *out receives a
- * client the caller frees with etcd_client_free().
+ * Connects to the cluster. Checks the endpoints against the other settings, then (unless dial
+ * blocking is off) waits until one endpoint is connected or the dial timeout passes; on timeout
+ * fails with ETCD_E_DEADLINE and a message that lists each endpoint and why it failed (found by
+ * probing them all at once for at most 250 ms more). On success *out receives a client the
+ * caller frees with etcd_client_free().
  */
 ETCD_API etcd_code etcd_client_new(const etcd_config *cfg, etcd_client **out, etcd_error **err);
 /* Closes the client. Calls still in flight end with ETCD_E_CANCELLED (writes that may have been
- * sent: ETCD_E_OUTCOME_UNKNOWN, cause ETCD_E_CANCELLED); every async callback has run when it
- * returns (in ETCD_DISPATCH_CALLER mode, the ones still pending run here, on this thread).
- * NULL is fine. Must not be called from a callback of the same client. */
+ * sent: ETCD_E_OUTCOME_UNKNOWN, cause ETCD_E_CANCELLED): sync calls blocked in other threads
+ * return, and every async callback has run when it returns (in ETCD_DISPATCH_CALLER mode, the
+ * ones still pending run here, on this thread). No call may start on the client once this has
+ * been called. NULL is fine. Called from a callback of the same client it would wait for
+ * itself: it prints a message to stderr and aborts the program instead. */
 ETCD_API void etcd_client_free(etcd_client *client);
 /* The client's KV interface. Borrowed: valid until the client is freed; do not free it. */
 ETCD_API etcd_kv *etcd_client_kv(etcd_client *client);

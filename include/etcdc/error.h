@@ -112,8 +112,10 @@ ETCD_API const char *etcd_code_name(etcd_code code);
 
 /* The code this error was returned with. */
 ETCD_API etcd_code etcd_error_code(const etcd_error *err);
-/* For ETCD_E_OUTCOME_UNKNOWN, what went wrong (e.g. ETCD_E_DEADLINE, ETCD_E_TIMEOUT);
- * for every other code, the code itself. */
+/* What went wrong underneath: for ETCD_E_OUTCOME_UNKNOWN, the failure that left the outcome
+ * open (e.g. ETCD_E_DEADLINE, ETCD_E_TIMEOUT); for ETCD_E_DEADLINE, what the last attempt met
+ * before the deadline passed (e.g. ETCD_E_NO_LEADER, ETCD_E_TIMEOUT, ETCD_E_UNAVAILABLE), or
+ * ETCD_E_DEADLINE itself when nothing else was met; for every other code, the code itself. */
 ETCD_API etcd_code etcd_error_cause(const etcd_error *err);
 /* ETCD_OUTCOME_UNKNOWN when a write may have been applied; ETCD_OUTCOME_NOT_APPLIED otherwise. */
 ETCD_API etcd_outcome etcd_error_outcome(const etcd_error *err);

@@ -1,5 +1,9 @@
 /*
- * etcdc/response.h - reading what an op returned.
+ * etcdc/response.h - reading what a call returned.
+ *
+ * Every service answers with an etcd_response: KV ops, and the other services' calls and stream
+ * messages, each read through the accessors of its own header. etcd_response_get_kind() tells
+ * which service's answer it is; the header accessors below apply to all of them.
  *
  * An etcd_response is immutable and owns everything reachable from it: key-values and txn
  * sub-responses are borrowed pointers, valid until the response is freed with
@@ -18,11 +22,18 @@
 extern "C" {
 #endif
 
-/* Which op this answers (ETCD_OP_GET, ETCD_OP_PUT, ...). */
+/* Which kind of call a response answers. Values are only ever appended. */
+typedef enum etcd_response_kind {
+    ETCD_RESPONSE_KV = 0,           /* a KV op: etcd_response_type() says which */
+    ETCD_RESPONSE_MEMBER_LIST = 1   /* Cluster.MemberList */
+} etcd_response_kind;
+
+ETCD_API etcd_response_kind etcd_response_get_kind(const etcd_response *resp);
+/* KV responses: which op this answers (ETCD_OP_GET, ETCD_OP_PUT, ...). */
 ETCD_API etcd_op_type etcd_response_type(const etcd_response *resp);
 
-/* The response header: the store revision when the request was served, the cluster and member
- * that served it, and the raft term. */
+/* The response header, which every etcd answer carries: the store revision when the request was
+ * served, the cluster and member that served it, and the raft term. */
 ETCD_API int64_t etcd_response_revision(const etcd_response *resp);
 ETCD_API uint64_t etcd_response_cluster_id(const etcd_response *resp);
 ETCD_API uint64_t etcd_response_member_id(const etcd_response *resp);

@@ -119,8 +119,9 @@ static etcd_code parse_hostport(const char *name, const char *hp, char **target,
     return asprintf(target, "dns:///%s:%.*s", host, (int)port_len, port) < 0 ? ETCD_E_NOMEM : ETCD_OK;
 }
 
-static etcd_code parse_one(const char *name, char **target, etcd_error **err)
+static etcd_code parse_one(const char *name, char **target, bool *tls, etcd_error **err)
 {
+    *tls = false;
     const char *sep = strstr(name, "://");
     if (!sep)
         return parse_hostport(name, name, target, err);
@@ -128,15 +129,17 @@ static etcd_code parse_one(const char *name, char **target, etcd_error **err)
     const char *rest = sep + 3;
     if (sl == 4 && strncmp(name, "http", 4) == 0)
         return parse_hostport(name, rest, target, err);
-    if ((sl == 5 && strncmp(name, "https", 5) == 0) || (sl == 5 && strncmp(name, "unixs", 5) == 0))
-        return bad_endpoint(err, ETCD_E_TLS_NOT_CONFIGURED, name,
-                            "TLS not configured (secure endpoints need TLS settings, which this client does not have)");
-    if (sl == 4 && strncmp(name, "unix", 4) == 0) {
+    if (sl == 5 && strncmp(name, "https", 5) == 0) {
+        *tls = true;
+        return parse_hostport(name, rest, target, err);
+    }
+    if ((sl == 4 && strncmp(name, "unix", 4) == 0) || (sl == 5 && strncmp(name, "unixs", 5) == 0)) {
+        *tls = sl == 5;
         if (!*rest)
             return BAD(err, name, "no socket path");
         return asprintf(target, "unix:%s", rest) < 0 ? ETCD_E_NOMEM : ETCD_OK;
     }
-    return BAD(err, name, "unsupported scheme \"%.*s\" (expected http, https or unix)", (int)sl, name);
+    return BAD(err, name, "unsupported scheme \"%.*s\" (expected http, https, unix or unixs)", (int)sl, name);
 }
 
 void etcd_endpoint_specs_free(etcd_endpoint_spec *specs, size_t count)
@@ -180,6 +183,7 @@ etcd_code etcd_endpoints_parse(const char *list, etcd_endpoint_spec **out, size_
         }
         char *name = strndup(a, (size_t)(b - a));
         char *target = NULL;
+        bool tls = false;
         if (!name) {
             rc = etcd_error_set(err, ETCD_E_NOMEM, "endpoints: out of memory");
             break;
@@ -191,7 +195,7 @@ etcd_code etcd_endpoints_parse(const char *list, etcd_endpoint_spec **out, size_
                 break;
             }
         if (rc == ETCD_OK)
-            rc = parse_one(name, &target, err);
+            rc = parse_one(name, &target, &tls, err);
         if (rc == ETCD_E_NOMEM)
             etcd_error_set(err, ETCD_E_NOMEM, "endpoints: out of memory");
         if (rc != ETCD_OK) {
@@ -207,6 +211,7 @@ etcd_code etcd_endpoints_parse(const char *list, etcd_endpoint_spec **out, size_
         } else {
             specs[n].name = name;
             specs[n].target = target;
+            specs[n].tls = tls;
             n++;
         }
         if (!*end)
@@ -219,5 +224,16 @@ etcd_code etcd_endpoints_parse(const char *list, etcd_endpoint_spec **out, size_
     }
     *out = specs;
     *count = n;
+    return ETCD_OK;
+}
+
+etcd_code etcd_endpoints_check_tls(const etcd_endpoint_spec *specs, size_t count, etcd_error **err)
+{
+    for (size_t i = 0; i < count; i++)
+        if (specs[i].tls)
+            return etcd_error_set(err, ETCD_E_TLS_NOT_CONFIGURED,
+                                  "endpoint \"%s\": TLS not configured (secure endpoints need TLS settings, which "
+                                  "this client does not have)",
+                                  specs[i].name);
     return ETCD_OK;
 }

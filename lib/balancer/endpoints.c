@@ -32,25 +32,26 @@ void etcd_endpoint_unref(etcd_endpoint *ep)
     free(ep);
 }
 
-void *etcd_endpoint_method(etcd_endpoint *ep, const void *key, const char *path)
+void *etcd_endpoint_method(etcd_endpoint *ep, int id, const char *path)
 {
-    size_t n = atomic_load_explicit(&ep->n_registered, memory_order_acquire);
-    for (size_t i = 0; i < n; i++)
-        if (ep->registered[i].key == key)
-            return ep->registered[i].handle;
+    if (id < 0 || id >= ETCD_MAX_METHODS || !path)
+        return NULL;
+    void *h = atomic_load_explicit(&ep->registered[id], memory_order_acquire);
+    if (h)
+        return h;
     pthread_mutex_lock(&ep->reg_mu);
-    void *h = NULL;
-    n = atomic_load_explicit(&ep->n_registered, memory_order_relaxed);
-    for (size_t i = 0; i < n && !h; i++)
-        if (ep->registered[i].key == key)
-            h = ep->registered[i].handle;
-    if (!h && n < ETCD_MAX_REGISTERED_METHODS) {
+    h = atomic_load_explicit(&ep->registered[id], memory_order_relaxed);
+    if (!h) {
         h = grpc_channel_register_call(ep->channel, path, NULL, NULL);
-        ep->registered[n] = (etcd_registered_method){key, h};
-        atomic_store_explicit(&ep->n_registered, n + 1, memory_order_release);
+        atomic_store_explicit(&ep->registered[id], h, memory_order_release);
     }
     pthread_mutex_unlock(&ep->reg_mu);
     return h;
+}
+
+bool etcd_endpoint_ready(etcd_endpoint *ep)
+{
+    return grpc_channel_check_connectivity_state(ep->channel, 1) == GRPC_CHANNEL_READY;
 }
 
 etcd_endpoint_set *etcd_endpoint_set_new(const etcd_channel_settings *settings)
@@ -88,7 +89,9 @@ etcd_code etcd_endpoint_set_replace(etcd_endpoint_set *set, etcd_endpoint_spec *
             return etcd_error_set(err, ETCD_E_INTERNAL, "endpoint \"%s\": could not create a channel", specs[i].name);
         }
         atomic_init(&ep->refs, 1);
-        atomic_init(&ep->n_registered, 0);
+        atomic_init(&ep->watched, false);
+        for (int m = 0; m < ETCD_MAX_METHODS; m++)
+            atomic_init(&ep->registered[m], NULL);
         pthread_mutex_init(&ep->reg_mu, NULL);
         ep->channel = ch;
         ep->name = specs[i].name;
@@ -132,8 +135,9 @@ etcd_endpoint *etcd_endpoint_set_pick(etcd_endpoint_set *set, const etcd_endpoin
             rank = 2;
             break;
         }
+        rank *= 2;
         if (ep == avoid)
-            rank += 3;
+            rank += 1;
         if (rank < best_rank) {
             best = ep;
             best_rank = rank;

@@ -12,29 +12,24 @@
 
 #include "endpoint_parse.h"
 #include "transport/channel.h"
-
-/* A method registered on an endpoint's channel (grpc_channel_register_call), by path key. */
-typedef struct etcd_registered_method {
-    const void *key;
-    void *handle;
-} etcd_registered_method;
-
-#define ETCD_MAX_REGISTERED_METHODS 96
+#include "transport/transport.h"
 
 typedef struct etcd_endpoint {
     atomic_int refs;
     char *name;
     char *target;
     grpc_channel *channel;
-    /* Append-only: readers scan [0, n_registered) without a lock. */
+    /* Registered-call handles by transport method id (etcd_transport_method_id), set once. */
     pthread_mutex_t reg_mu;
-    atomic_size_t n_registered;
-    etcd_registered_method registered[ETCD_MAX_REGISTERED_METHODS];
+    _Atomic(void *) registered[ETCD_MAX_METHODS];
+    atomic_bool watched;        /* a connectivity watch is armed (lib/balancer/ready_wait.c) */
 } etcd_endpoint;
 
-/* The channel's registered-call handle for a method path (registering it once), or NULL when
- * the table is full (the caller then makes an unregistered call). `key` identifies the path. */
-void *etcd_endpoint_method(etcd_endpoint *ep, const void *key, const char *path);
+/* The channel's registered-call handle for a method (registering it on first use), or NULL when
+ * the method has no id (the caller then makes an unregistered call). */
+void *etcd_endpoint_method(etcd_endpoint *ep, int method_id, const char *path);
+/* Whether the endpoint's channel is connected now. */
+bool etcd_endpoint_ready(etcd_endpoint *ep);
 
 typedef struct etcd_endpoint_set etcd_endpoint_set;
 
@@ -43,8 +38,8 @@ etcd_endpoint_set *etcd_endpoint_set_new(const etcd_channel_settings *settings);
  * their channel. Calls holding a removed endpoint finish on it. */
 etcd_code etcd_endpoint_set_replace(etcd_endpoint_set *set, etcd_endpoint_spec *specs, size_t n, etcd_error **err);
 /* The next endpoint to use, referenced (drop with etcd_endpoint_unref()). Prefers READY
- * channels, then ones connecting or idle, then any; `avoid` is taken only when it is the last
- * choice. Never NULL while the set is not empty. */
+ * channels, then ones connecting or idle, then any; among those of one state, `avoid` is taken
+ * only when it is the last choice. Never NULL while the set is not empty. */
 etcd_endpoint *etcd_endpoint_set_pick(etcd_endpoint_set *set, const etcd_endpoint *avoid);
 /* A referenced copy of the current endpoints; free with etcd_endpoints_release(). */
 size_t etcd_endpoint_set_snapshot(etcd_endpoint_set *set, etcd_endpoint ***out);

@@ -10,19 +10,10 @@
 
 #include "autosync.h"
 #include "error/error_internal.h"
+#include "call/call.h"
+#include "client_internal.h"
+#include "kv/response_internal.h"
 #include "rpc.pb-c.h"
-#include "rpc/rpc.h"
-#include "rpc/sync_wait.h"
-
-typedef struct waiter {
-    etcd_rpc rpc;               /* first: the closure's data is the waiter */
-    etcd_sync_wait wait;
-} waiter;
-
-static void waiter_done(const ProtobufCMessage *msg, void *data)
-{
-    etcd_sync_wait_signal(&((waiter *)data)->wait, msg);
-}
 
 /* The members' client URLs, comma-separated, or NULL when none is known yet. */
 static char *join_client_urls(const Etcdserverpb__MemberListResponse *r)
@@ -49,57 +40,54 @@ static char *join_client_urls(const Etcdserverpb__MemberListResponse *r)
 
 etcd_code etcd_autosync_once(etcd_client *c, etcd_error **err)
 {
-    etcd_code rc = etcd_client_call_begin(c, err);
+    const ProtobufCMethodDescriptor *m =
+        protobuf_c_service_descriptor_get_method_by_name(&etcdserverpb__cluster__descriptor, "MemberList");
+    Etcdserverpb__MemberListRequest req = ETCDSERVERPB__MEMBER_LIST_REQUEST__INIT;
+    etcd_unary_req r = {
+        .service = ETCD_SVC_CLUSTER,
+        .method = (unsigned)(m - etcdserverpb__cluster__descriptor.methods),
+        .msg = &req.base,
+        .kind = ETCD_RESPONSE_MEMBER_LIST,
+        .what = "member list",
+        .timeout_ms = c->cfg.request_timeout_ms > 0 ? 0 : ETCD_DEFAULT_REQUEST_TIMEOUT_MS,
+        .require_leader = -1,
+    };
+    etcd_response *resp;
+    etcd_code rc = etcd_unary_sync(&c->ctx, &r, &resp, err);
     if (rc != ETCD_OK)
         return rc;
-    waiter w = {.rpc.grpc_status = -1};
-    int64_t timeout = c->cfg.request_timeout_ms > 0 ? c->cfg.request_timeout_ms : ETCD_DEFAULT_REQUEST_TIMEOUT_MS;
-    w.rpc.deadline_ms = etcd_now_ms() + timeout;
-    etcd_sync_wait_init(&w.wait);
-    Etcdserverpb__MemberListRequest req = ETCDSERVERPB__MEMBER_LIST_REQUEST__INIT;
-    etcdserverpb__cluster__member_list(c->cluster_service, &req, (Etcdserverpb__MemberListResponse_Closure)waiter_done,
-                                       &w);
-    ProtobufCMessage *msg = etcd_sync_wait_finish(&w.wait);
-    if (w.rpc.code != ETCD_OK) {
-        rc = w.rpc.code;
-        if (err)
-            *err = etcd_error_new_call(rc, rc, w.rpc.grpc_status, w.rpc.details, w.rpc.endpoint_name, "member list");
-    } else {
-        char *urls = join_client_urls((const Etcdserverpb__MemberListResponse *)msg);
-        size_t n = etcd_client_endpoints(c, NULL, 0);
-        char *cur = malloc(n + 1);
-        if (cur)
-            etcd_client_endpoints(c, cur, n + 1);
-        if (urls && cur && strcmp(urls, cur) != 0)
-            rc = etcd_client_set_endpoints(c, urls, err);
-        free(cur);
-        free(urls);
-        etcd_arena_free(etcd_rpc_take_arena(&w.rpc));
-    }
-    etcd_rpc_reset_result(&w.rpc);
-    etcd_client_call_end(c);
+    char *urls = join_client_urls((const Etcdserverpb__MemberListResponse *)etcd_response_message(resp));
+    size_t n = etcd_client_endpoints(c, NULL, 0);
+    char *cur = malloc(n + 1);
+    if (cur)
+        etcd_client_endpoints(c, cur, n + 1);
+    if (urls && cur && strcmp(urls, cur) != 0)
+        rc = etcd_client_set_endpoints(c, urls, err);
+    free(cur);
+    free(urls);
+    etcd_response_free(resp);
     return rc;
 }
 
 static void *autosync_main(void *arg)
 {
     etcd_client *c = arg;
-    pthread_mutex_lock(&c->mu);
-    while (!c->closing) {
+    pthread_mutex_lock(&c->ctx.mu);
+    while (!c->ctx.closing) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         int64_t ns = ts.tv_nsec + (c->cfg.auto_sync_ms % 1000) * 1000000;
         ts.tv_sec += c->cfg.auto_sync_ms / 1000 + ns / 1000000000;
         ts.tv_nsec = ns % 1000000000;
-        pthread_cond_timedwait(&c->sync_cv, &c->mu, &ts);
-        if (c->closing)
+        pthread_cond_timedwait(&c->sync_cv, &c->ctx.mu, &ts);
+        if (c->ctx.closing)
             break;
-        pthread_mutex_unlock(&c->mu);
+        pthread_mutex_unlock(&c->ctx.mu);
         /* A failed sync keeps the current endpoints; the next interval tries again. */
         etcd_autosync_once(c, NULL);
-        pthread_mutex_lock(&c->mu);
+        pthread_mutex_lock(&c->ctx.mu);
     }
-    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_unlock(&c->ctx.mu);
     return NULL;
 }
 
@@ -117,9 +105,9 @@ void etcd_autosync_stop(etcd_client *c)
 {
     if (!c->sync_running)
         return;
-    pthread_mutex_lock(&c->mu);
+    pthread_mutex_lock(&c->ctx.mu);
     pthread_cond_broadcast(&c->sync_cv);
-    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_unlock(&c->ctx.mu);
     pthread_join(c->sync_thread, NULL);
     c->sync_running = false;
 }

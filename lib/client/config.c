@@ -12,6 +12,7 @@ etcd_config *etcd_config_new(void)
     if (!c)
         return NULL;
     c->dial_timeout_ms = ETCD_DEFAULT_DIAL_TIMEOUT_MS;
+    c->dial_blocking = true;
     c->request_timeout_ms = ETCD_DEFAULT_REQUEST_TIMEOUT_MS;
     c->channel.keepalive_time_ms = ETCD_DEFAULT_KEEPALIVE_TIME_MS;
     c->channel.keepalive_timeout_ms = ETCD_DEFAULT_KEEPALIVE_TIMEOUT_MS;
@@ -61,6 +62,13 @@ etcd_code etcd_config_set_dial_timeout_ms(etcd_config *cfg, int64_t ms)
     if (ms <= 0)
         return ETCD_E_INVALID_ARGUMENT;
     cfg->dial_timeout_ms = ms;
+    return ETCD_OK;
+}
+
+etcd_code etcd_config_set_dial_blocking(etcd_config *cfg, int on)
+{
+    CHECK_CFG(cfg);
+    cfg->dial_blocking = on != 0;
     return ETCD_OK;
 }
 

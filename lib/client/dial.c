@@ -62,7 +62,8 @@ etcd_code etcd_dial_wait(etcd_endpoint_set *set, int64_t timeout_ms, etcd_error 
         etcd_endpoints_release(eps, n);
         return etcd_error_set(err, ETCD_E_UNAVAILABLE, "no endpoints configured");
     }
-    int64_t deadline = etcd_now_ms() + timeout_ms;
+    int64_t now = etcd_now_ms();
+    int64_t deadline = timeout_ms > INT64_MAX - now ? INT64_MAX : now + timeout_ms; /* saturate */
     bool *watching = calloc(n, sizeof *watching);
     grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
     bool ready = false;

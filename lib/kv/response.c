@@ -119,7 +119,7 @@ void etcd_response_free(etcd_response *resp)
     free(resp);
 }
 
-#define AS(r, T, kind) ((r) && (r)->msg && (r)->type == (kind) ? (const T *)(r)->msg : NULL)
+#define AS(r, T, op) ((r) && (r)->msg && (r)->kind == ETCD_RESPONSE_KV && (r)->type == (op) ? (const T *)(r)->msg : NULL)
 #define RANGE(r) AS(r, Etcdserverpb__RangeResponse, ETCD_OP_GET)
 #define PUT(r) AS(r, Etcdserverpb__PutResponse, ETCD_OP_PUT)
 #define DEL(r) AS(r, Etcdserverpb__DeleteRangeResponse, ETCD_OP_DELETE)
@@ -265,4 +265,35 @@ int64_t etcd_keyvalue_version(const etcd_keyvalue *kv)
 int64_t etcd_keyvalue_lease(const etcd_keyvalue *kv)
 {
     return kv ? KV(kv)->lease : 0;
+}
+
+etcd_response *etcd_response_new_kind(etcd_response_kind kind, ProtobufCMessage *msg, etcd_arena *arena)
+{
+    etcd_response *r = zalloc(arena, sizeof *r);
+    if (!r) {
+        if (arena)
+            etcd_arena_free(arena);
+        else
+            protobuf_c_message_free_unpacked(msg, NULL);
+        return NULL;
+    }
+    r->kind = kind;
+    r->owned = msg;
+    r->arena = arena;
+    r->msg = msg;
+    /* Every etcd response has its ResponseHeader as field 1. */
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(msg->descriptor, 1);
+    if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && f->descriptor == &etcdserverpb__response_header__descriptor)
+        r->header = *(const Etcdserverpb__ResponseHeader *const *)((const char *)msg + f->offset);
+    return r;
+}
+
+const ProtobufCMessage *etcd_response_message(const etcd_response *resp)
+{
+    return resp ? resp->msg : NULL;
+}
+
+etcd_response_kind etcd_response_get_kind(const etcd_response *resp)
+{
+    return resp ? resp->kind : ETCD_RESPONSE_KV;
 }

@@ -8,6 +8,7 @@
 #include "rpc/arena.h"
 
 struct etcd_response {
+    etcd_response_kind kind;             /* ETCD_RESPONSE_KV (0) for every KV view */
     etcd_op_type type;
     const ProtobufCMessage *msg;         /* the Range/Put/DeleteRange/Txn/Compaction response */
     const Etcdserverpb__ResponseHeader *header;
@@ -22,5 +23,11 @@ struct etcd_response {
  * is allocated there too; without one, msg is freed with protobuf_c_message_free_unpacked.
  * Returns NULL when out of memory (msg and arena are freed then). */
 etcd_response *etcd_response_new(etcd_op_type type, ProtobufCMessage *msg, etcd_arena *arena);
+
+/* A response of another service: the message and its header (field 1 of every etcd answer),
+ * with no views. Same ownership rules as etcd_response_new(). */
+etcd_response *etcd_response_new_kind(etcd_response_kind kind, ProtobufCMessage *msg, etcd_arena *arena);
+/* The unpacked message behind a response, for the service that reads it. */
+const ProtobufCMessage *etcd_response_message(const etcd_response *resp);
 
 #endif

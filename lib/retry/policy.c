@@ -51,7 +51,10 @@ bool etcd_retry_allowed(etcd_retry_class cls, etcd_code code, int grpc_status, b
 
 bool etcd_retry_outcome_unknown(etcd_retry_class cls, etcd_code code, bool maybe_sent)
 {
-    return cls == ETCD_RETRY_NON_REPEATABLE && maybe_sent && etcd_code_write_outcome_unknown(code);
+    if (cls != ETCD_RETRY_NON_REPEATABLE || !maybe_sent)
+        return false;
+    /* ETCD_OK: the server answered, but its answer could not be kept (out of memory). */
+    return code == ETCD_OK || etcd_code_write_outcome_unknown(code);
 }
 
 int64_t etcd_retry_backoff_ms(const etcd_retry_policy *p, unsigned attempt, size_t n_endpoints, uint32_t rnd)

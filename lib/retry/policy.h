@@ -25,7 +25,11 @@ etcd_retry_class etcd_retry_class_of(const char *service, const char *method);
  * attempt's gRPC status (-1 when no call was made). */
 bool etcd_retry_allowed(etcd_retry_class cls, etcd_code code, int grpc_status, bool maybe_sent);
 
-/* Whether a failure of this class is reported as "outcome unknown". */
+/* The write-safety rule, the one place it is decided: whether a failed call of this class is
+ * reported as "outcome unknown". It is when the call has a side effect, may have reached a server
+ * (a call parked for a connection, refused before starting, or failed at gRPC's pick never did),
+ * and what it met does not prove it was not applied (the code table's maybe_applied column;
+ * ETCD_OK stands for a success whose answer was lost). Everything else is a definite failure. */
 bool etcd_retry_outcome_unknown(etcd_retry_class cls, etcd_code code, bool maybe_sent);
 
 /* How long to wait before attempt number `attempt` (1 = the first retry), given how many

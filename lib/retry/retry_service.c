@@ -11,21 +11,35 @@ typedef struct retry_service {
     ProtobufCService base;
     ProtobufCService *inner;
     etcd_endpoint_set *eps;
+    etcd_ready_gate *gate;
+    etcd_transport *transport;
     etcd_loop *loop;
     etcd_retry_policy policy;
     etcd_retry_class *classes;  /* one per method */
 } retry_service;
 
+/* Where an attempt is between tries. Every wait is a loop timer, so a cancel can end it. */
+typedef enum wait_state {
+    RUNNING,                    /* an attempt is in flight, or none has started */
+    BACKOFF,                    /* waiting out the backoff */
+    HANDOFF,                    /* moving to the loop thread, to park there */
+    PARKED                      /* waiting for a connected endpoint (timer: the deadline) */
+} wait_state;
+
 typedef struct attempt {
     etcd_timer timer;           /* first: a fired timer is the attempt */
+    etcd_ready_waiter waiter;
+    wait_state state;
     etcd_rpc rpc;               /* this attempt's rpc, handed to the inner service */
     etcd_rpc *outer;
     ProtobufCClosure closure;
     retry_service *rs;
     unsigned method;
     const ProtobufCMessage *input;
+    etcd_retry_class cls;
     unsigned tries;             /* attempts started */
     unsigned sent_tries;        /* attempts that may have reached a server: the budget */
+    bool maybe_sent;            /* any attempt may have reached a server */
     etcd_endpoint *last;        /* the endpoint of the last failure, to avoid next time */
     uint32_t rnd;
     etcd_rpc answer;            /* the last failure a server answered with (e.g. no leader) */
@@ -37,10 +51,14 @@ static void finish(attempt *a, ProtobufCMessage *msg)
 {
     etcd_rpc *outer = a->outer;
     ProtobufCClosure closure = a->closure;
-    /* A server's answer says more than a later connection failure or timeout. */
-    if (a->rpc.code != ETCD_OK && a->answer.code != ETCD_OK && !a->rpc.outcome_unknown &&
-        (a->rpc.code == ETCD_E_UNAVAILABLE || a->rpc.code == ETCD_E_DEADLINE))
-        etcd_rpc_move_result(&a->rpc, &a->answer);
+    etcd_cancel_clear_hook(a->rpc.cancel);
+    if (a->rpc.code != ETCD_OK) {
+        /* The write-safety rule (lib/retry/policy.c) decides, once, from what the call met. */
+        a->rpc.maybe_sent = a->maybe_sent;
+        a->rpc.outcome_unknown = etcd_retry_outcome_unknown(a->cls, a->rpc.code, a->maybe_sent);
+        if (!a->rpc.endpoint_name && a->last)
+            a->rpc.endpoint_name = strdup(a->last->name);
+    }
     etcd_rpc_move_result(outer, &a->rpc);
     etcd_rpc_reset_result(&a->answer);
     etcd_endpoint_unref(a->last);
@@ -48,19 +66,62 @@ static void finish(attempt *a, ProtobufCMessage *msg)
     closure(msg, outer);
 }
 
+/* Ends the call with `code` (cancelled, deadline) instead of the last attempt's result, which
+ * becomes the cause: what the call met before it ran out. */
+static void finish_with(attempt *a, etcd_code code, const char *what)
+{
+    etcd_rpc *last = a->answer.code != ETCD_OK ? &a->answer : &a->rpc;
+    etcd_code cause = last->code != ETCD_OK ? last->code : code;
+    char *detail = last->details ? strdup(last->details) : NULL;
+    int status = last->grpc_status;
+    char *ep = last->endpoint_name ? strdup(last->endpoint_name) : NULL;
+    etcd_rpc_fail(&a->rpc, code, "%s%s%s", what, detail ? "; last error: " : "", detail ? detail : "");
+    a->rpc.cause = cause;
+    a->rpc.grpc_status = status;
+    a->rpc.endpoint_name = ep;
+    free(detail);
+    finish(a, NULL);
+}
+
+/* Cancel hook: end the current wait now, so the cancellation is reported at once. */
+static void expedite(void *arg)
+{
+    attempt *a = arg;
+    etcd_loop_timer_expedite(a->rs->loop, &a->timer);
+}
+
+/* Waits on the attempt's timer until when_ms (or a cancel). False when out of memory. */
+static bool wait_until(attempt *a, wait_state st, int64_t when_ms)
+{
+    a->state = st;
+    if (!etcd_loop_timer_add(a->rs->loop, &a->timer, when_ms)) {
+        a->state = RUNNING;
+        return false;
+    }
+    if (a->rpc.cancel && !etcd_cancel_set_hook(a->rpc.cancel, expedite, a))
+        etcd_loop_timer_expedite(a->rs->loop, &a->timer);
+    return true;
+}
+
 static void timer_fired(etcd_timer *t)
 {
     attempt *a = (attempt *)t;
     /* After this, a cancel can no longer reach the timer: it is checked in start_attempt. */
     etcd_cancel_clear_hook(a->rpc.cancel);
+    if (a->state == PARKED)
+        etcd_ready_gate_cancel(a->rs->gate, &a->waiter);
+    a->state = RUNNING;
     start_attempt(a);
 }
 
-/* Cancel hook: end the backoff wait now, so the cancellation is reported at once. */
-static void expedite(void *arg)
+static void endpoint_ready(etcd_ready_waiter *w)
 {
-    attempt *a = arg;
-    etcd_loop_timer_expedite(a->rs->loop, &a->timer);
+    attempt *a = (attempt *)((char *)w - offsetof(attempt, waiter));
+    /* On the loop thread, like the timer: cancelled here, it is certain not to fire. */
+    etcd_cancel_clear_hook(a->rpc.cancel);
+    etcd_loop_timer_cancel(a->rs->loop, &a->timer);
+    a->state = RUNNING;
+    start_attempt(a);
 }
 
 static uint32_t next_rand(attempt *a)
@@ -71,6 +132,15 @@ static uint32_t next_rand(attempt *a)
     x ^= x >> 17;
     x ^= x << 5;
     return a->rnd = x;
+}
+
+static void keep_answer(attempt *a, const etcd_rpc *rpc)
+{
+    etcd_rpc_reset_result(&a->answer);
+    a->answer.code = rpc->code;
+    a->answer.grpc_status = rpc->grpc_status;
+    a->answer.details = rpc->details ? strdup(rpc->details) : NULL;
+    a->answer.endpoint_name = rpc->endpoint_name ? strdup(rpc->endpoint_name) : NULL;
 }
 
 static void attempt_done(const ProtobufCMessage *msg, void *data)
@@ -87,77 +157,106 @@ static void attempt_done(const ProtobufCMessage *msg, void *data)
     }
     etcd_endpoint_unref(a->last);
     a->last = ep;
-
-    etcd_retry_class cls = rpc->read_only ? ETCD_RETRY_REPEATABLE : rs->classes[a->method];
-    /* Attempts that never left the client (no connection) do not use up the budget: like
-     * clientv3's wait-for-ready, the call keeps trying until a member is back or the deadline. */
-    if (rpc->maybe_sent)
+    if (rpc->maybe_sent) {
+        a->maybe_sent = true;
         a->sent_tries++;
-    bool may_retry = etcd_retry_allowed(cls, rpc->code, rpc->grpc_status, rpc->maybe_sent) &&
+    }
+    /* A server's answer says more than a later connection failure or timeout. */
+    if (rpc->grpc_status > 0 && rpc->code != ETCD_E_UNAVAILABLE && rpc->code != ETCD_E_DEADLINE)
+        keep_answer(a, rpc);
+    bool may_retry = etcd_retry_allowed(a->cls, rpc->code, rpc->grpc_status, rpc->maybe_sent) &&
                      a->sent_tries < (unsigned)rs->policy.max_attempts;
     size_t n = etcd_endpoint_set_count(rs->eps);
-    if (rpc->code == ETCD_E_NO_LEADER) {
-        /* Require-leader: try each member once, then fail fast rather than wait for an election. */
-        if (a->tries >= n)
-            may_retry = false;
-    }
-    if (rpc->code != ETCD_E_UNAVAILABLE && rpc->code != ETCD_E_DEADLINE && rpc->grpc_status > 0 && may_retry) {
-        etcd_rpc_reset_result(&a->answer);
-        a->answer.code = rpc->code;
-        a->answer.grpc_status = rpc->grpc_status;
-        a->answer.details = rpc->details ? strdup(rpc->details) : NULL;
-        a->answer.endpoint_name = rpc->endpoint_name ? strdup(rpc->endpoint_name) : NULL;
-    }
-    int64_t now = etcd_now_ms();
-    if (may_retry && rpc->deadline_ms > 0 && now >= rpc->deadline_ms)
+    /* Require-leader: try each member once, then fail fast rather than wait for an election. */
+    if (rpc->code == ETCD_E_NO_LEADER && a->tries >= n)
         may_retry = false;
+    int64_t now = etcd_now_ms();
+    if (may_retry && rpc->deadline_ms > 0 && now >= rpc->deadline_ms) {
+        finish_with(a, ETCD_E_DEADLINE, "deadline exceeded while retrying");
+        return;
+    }
     if (!may_retry) {
-        rpc->outcome_unknown = etcd_retry_outcome_unknown(cls, rpc->code, rpc->maybe_sent);
+        /* The deadline cut the call short: report it as such, with what came before it. */
+        if (rpc->code == ETCD_E_DEADLINE && a->answer.code != ETCD_OK) {
+            finish_with(a, ETCD_E_DEADLINE, "deadline exceeded");
+            return;
+        }
         finish(a, NULL);
         return;
     }
     int64_t wait = etcd_retry_backoff_ms(&rs->policy, a->tries, n, next_rand(a));
     if (rpc->deadline_ms > 0 && now + wait > rpc->deadline_ms)
         wait = rpc->deadline_ms - now;
-    /* Backoff timers are armed from the loop thread only, so the timer cannot fire before the
-     * cancel hook is in place; a failure reported inside invoke retries at once. */
-    if (wait > 0 && etcd_loop_on_thread(rs->loop) && etcd_loop_timer_add(rs->loop, &a->timer, now + wait)) {
-        if (a->rpc.cancel && !etcd_cancel_set_hook(a->rpc.cancel, expedite, a))
-            etcd_loop_timer_expedite(rs->loop, &a->timer);
+    /* Waits are armed from the loop thread only, so a timer cannot fire before its cancel hook is
+     * in place; a failure reported inside invoke retries at once. */
+    if (wait > 0 && etcd_loop_on_thread(rs->loop) && wait_until(a, BACKOFF, now + wait))
+        return;
+    start_attempt(a);
+}
+
+/* Far enough away never to fire, near enough not to overflow the loop's arithmetic. */
+#define NO_DEADLINE_MS (INT64_MAX / 4)
+
+/* No endpoint is connected: park until one is, the deadline, or a cancel. */
+static void park(attempt *a)
+{
+    retry_service *rs = a->rs;
+    if (!etcd_loop_on_thread(rs->loop)) {
+        /* Parking happens on the loop thread, where the gate and its wake-ups live. */
+        if (wait_until(a, HANDOFF, 0))
+            return;
+        etcd_rpc_fail(&a->rpc, ETCD_E_NOMEM, "out of memory waiting for a connection");
+        finish(a, NULL);
         return;
     }
+    int64_t until = a->rpc.deadline_ms > 0 ? a->rpc.deadline_ms : NO_DEADLINE_MS;
+    if (!wait_until(a, PARKED, until)) {
+        etcd_rpc_fail(&a->rpc, ETCD_E_NOMEM, "out of memory waiting for a connection");
+        finish(a, NULL);
+        return;
+    }
+    etcd_ready_wait_result r = etcd_ready_gate_wait(rs->gate, &a->waiter);
+    if (r == ETCD_READY_PARKED)
+        return;
+    /* Connected meanwhile, or no memory to park: go on now / after a backoff. */
+    etcd_cancel_clear_hook(a->rpc.cancel);
+    etcd_loop_timer_cancel(rs->loop, &a->timer);
+    a->state = RUNNING;
+    if (r == ETCD_READY_NOMEM && wait_until(a, BACKOFF, etcd_now_ms() + (rs->policy.backoff_ms > 0 ? rs->policy.backoff_ms : 25)))
+        return;
     start_attempt(a);
 }
 
 static void start_attempt(attempt *a)
 {
     retry_service *rs = a->rs;
-    if (a->tries > 0 && etcd_cancel_fired(a->rpc.cancel)) {
-        /* Cancelled between attempts: the last attempt's failure stands, now as a cancellation. */
-        bool sent = a->rpc.maybe_sent || a->rpc.outcome_unknown;
-        etcd_rpc_fail(&a->rpc, ETCD_E_CANCELLED, "cancelled");
-        a->rpc.maybe_sent = sent;
-        a->rpc.outcome_unknown = sent && !a->rpc.read_only && rs->classes[a->method] == ETCD_RETRY_NON_REPEATABLE;
-        if (a->last)
-            a->rpc.endpoint_name = strdup(a->last->name);
-        finish(a, NULL);
+    if (etcd_cancel_fired(a->rpc.cancel) || etcd_transport_closing(rs->transport)) {
+        finish_with(a, ETCD_E_CANCELLED, etcd_cancel_fired(a->rpc.cancel) ? "cancelled" : "the client is closing");
         return;
     }
-    if (a->tries > 0 && a->rpc.deadline_ms > 0 && etcd_now_ms() >= a->rpc.deadline_ms) {
-        /* The deadline passed while waiting: report it, with what the last attempt met. */
-        char *last = a->rpc.details ? strdup(a->rpc.details) : NULL;
-        etcd_rpc_fail(&a->rpc, ETCD_E_DEADLINE, "deadline exceeded while retrying%s%s", last ? "; last error: " : "",
-                      last ? last : "");
-        free(last);
-        if (a->last)
-            a->rpc.endpoint_name = strdup(a->last->name);
-        finish(a, NULL);
+    if (a->rpc.deadline_ms > 0 && etcd_now_ms() >= a->rpc.deadline_ms) {
+        if (a->tries) {
+            finish_with(a, ETCD_E_DEADLINE, "deadline exceeded while retrying");
+            return;
+        }
+        /* Never started: nothing left the client. Say what the endpoints were doing. */
+        char *states = etcd_ready_gate_describe(rs->gate);
+        char what[512];
+        snprintf(what, sizeof what, "deadline exceeded before any endpoint was connected (%s)", states ? states : "");
+        free(states);
+        finish_with(a, ETCD_E_DEADLINE, what);
         return;
     }
     etcd_endpoint *ep = etcd_endpoint_set_pick(rs->eps, a->last);
     if (!ep) {
         etcd_rpc_fail(&a->rpc, ETCD_E_UNAVAILABLE, "no endpoints configured");
         finish(a, NULL);
+        return;
+    }
+    if (!etcd_endpoint_ready(ep)) {
+        /* The pick prefers connected endpoints: none is. */
+        etcd_endpoint_unref(ep);
+        park(a);
         return;
     }
     a->tries++;
@@ -177,11 +276,14 @@ static void retry_invoke(ProtobufCService *service, unsigned method, const Proto
         return;
     }
     a->timer.fire = timer_fired;
+    a->timer.heap_index = SIZE_MAX;
+    a->waiter.ready = endpoint_ready;
     a->outer = outer;
     a->closure = closure;
     a->rs = rs;
     a->method = method;
     a->input = input;
+    a->cls = outer->read_only ? ETCD_RETRY_REPEATABLE : rs->classes[method];
     a->rpc.deadline_ms = outer->deadline_ms;
     a->rpc.require_leader = outer->require_leader;
     a->rpc.cancel = outer->cancel;
@@ -203,8 +305,8 @@ static void retry_destroy(ProtobufCService *service)
     free(rs);
 }
 
-ProtobufCService *etcd_retry_service_new(ProtobufCService *inner, etcd_endpoint_set *eps, etcd_loop *loop,
-                                         const etcd_retry_policy *policy)
+ProtobufCService *etcd_retry_service_new(ProtobufCService *inner, etcd_endpoint_set *eps, etcd_ready_gate *gate,
+                                         etcd_transport *transport, const etcd_retry_policy *policy)
 {
     retry_service *rs = calloc(1, sizeof *rs);
     const ProtobufCServiceDescriptor *d = inner->descriptor;
@@ -222,7 +324,9 @@ ProtobufCService *etcd_retry_service_new(ProtobufCService *inner, etcd_endpoint_
     rs->base.destroy = retry_destroy;
     rs->inner = inner;
     rs->eps = eps;
-    rs->loop = loop;
+    rs->gate = gate;
+    rs->transport = transport;
+    rs->loop = etcd_transport_loop(transport);
     rs->policy = *policy;
     return &rs->base;
 }

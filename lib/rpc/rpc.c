@@ -16,6 +16,7 @@ void etcd_rpc_reset_result(etcd_rpc *rpc)
     rpc->details = NULL;
     rpc->endpoint_name = NULL;
     rpc->code = ETCD_OK;
+    rpc->cause = ETCD_OK;
     rpc->grpc_status = -1;
     rpc->maybe_sent = false;
     rpc->outcome_unknown = false;
@@ -25,6 +26,7 @@ void etcd_rpc_move_result(etcd_rpc *to, etcd_rpc *from)
 {
     etcd_rpc_reset_result(to);
     to->code = from->code;
+    to->cause = from->cause;
     to->grpc_status = from->grpc_status;
     to->details = from->details;
     to->endpoint_name = from->endpoint_name;

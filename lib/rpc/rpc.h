@@ -9,7 +9,8 @@
  *
  * Our rules for invoke(service, method, input, closure, closure_data):
  *  - closure_data is an etcd_rpc: call options in, result out.
- *  - input must stay valid until the closure has run.
+ *  - input must stay valid until the closure has run; it is NULL when rpc->packed carries the
+ *    request already serialized.
  *  - the closure runs exactly once: with the unpacked response and rpc->code == ETCD_OK, or with
  *    NULL and a failure code. The response lives in rpc->arena; the closure takes both over
  *    (etcd_rpc_take_arena) and frees the arena, which frees the message.
@@ -36,10 +37,10 @@ typedef struct etcd_rpc {
     struct etcd_endpoint *endpoint; /* where the channel service sends it (set by the balancer) */
     struct etcd_cancel *cancel;     /* optional: fired when the caller cancels */
     bool read_only;                 /* no side effect (e.g. a txn of gets): retry as a read */
-    const grpc_slice *packed;       /* optional: the request already serialized; input then only
-                                       names its type and is not read */
+    const grpc_slice *packed;       /* optional: the request already serialized (input is NULL) */
     /* out */
     etcd_code code;
+    etcd_code cause;                /* what lies under code (see etcd_error_cause()); OK: code */
     int grpc_status;                /* -1: no call was made */
     char *details;                  /* owned: the status message, or NULL */
     char *endpoint_name;            /* owned: the endpoint the call went to, or NULL */

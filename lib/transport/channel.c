@@ -12,9 +12,11 @@ grpc_channel *etcd_channel_create(const char *target, const etcd_channel_setting
     INT_ARG(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, s->max_recv_bytes);
     /* One connection per client and endpoint: a client's view of a member is its own. */
     INT_ARG(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    /* A member that comes back is found within a second or two, not gRPC's default of minutes. */
+    /* A member that comes back is found within a second or two, not gRPC's default of minutes.
+     * GRPC_ARG_MIN_RECONNECT_BACKOFF_MS is left alone on purpose: gRPC core uses it as the minimum
+     * time a connection attempt may take (20 s by default, as Go's client), not as a backoff, so
+     * a small value makes connects over a slow link time out before they can finish. */
     INT_ARG(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    INT_ARG(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     INT_ARG(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
     /* lib/retry decides every retry, knowing which requests are writes. gRPC's own retry layer would
      * only add a copy of each request kept for replay: about a tenth of the client's instructions. */

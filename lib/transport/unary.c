@@ -5,7 +5,6 @@
  */
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/support/alloc.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,20 +19,12 @@
 
 typedef struct unary_call unary_call;
 
-struct etcd_transport {
-    etcd_loop *loop;
-    pthread_mutex_t mu;
-    unary_call *active;         /* doubly linked list of calls in flight */
-    bool closing;               /* set by cancel_all: no new calls start */
-};
-
 struct unary_call {
     etcd_tag tag;
     etcd_timer deadline;        /* armed while the call is in flight, when it has a deadline */
     bool deadline_armed;        /* under the transport's lock */
-    unary_call *prev, *next;
+    etcd_tracked_call tracked;  /* tracked.call is the gRPC call */
     etcd_transport *t;
-    grpc_call *call;
     grpc_metadata md[1];
     grpc_metadata_array init_md, trailing_md;
     grpc_byte_buffer *send, *recv;
@@ -49,40 +40,9 @@ typedef struct channel_service {
     ProtobufCService base;
     etcd_transport *t;
     grpc_slice *paths;          /* one per method */
-    char **path_strs;           /* the same, as C strings, for registering */
+    char **path_strs;           /* the same as C strings, for registering */
+    int *method_ids;            /* the transport's id of each method, or -1 */
 } channel_service;
-
-etcd_transport *etcd_transport_new(etcd_loop *loop)
-{
-    etcd_transport *t = calloc(1, sizeof *t);
-    if (!t)
-        return NULL;
-    t->loop = loop;
-    pthread_mutex_init(&t->mu, NULL);
-    return t;
-}
-
-etcd_loop *etcd_transport_loop(etcd_transport *t)
-{
-    return t->loop;
-}
-
-void etcd_transport_cancel_all(etcd_transport *t)
-{
-    pthread_mutex_lock(&t->mu);
-    t->closing = true;
-    for (unary_call *c = t->active; c; c = c->next)
-        grpc_call_cancel(c->call, NULL);
-    pthread_mutex_unlock(&t->mu);
-}
-
-void etcd_transport_free(etcd_transport *t)
-{
-    if (!t)
-        return;
-    pthread_mutex_destroy(&t->mu);
-    free(t);
-}
 
 /* Deadlines are the loop's timers, not gRPC's: a gRPC deadline arms a timer of gRPC's and encodes a
  * grpc-timeout header on every call, about 3,600 instructions a call against 400 for ours. At the
@@ -91,11 +51,8 @@ static void deadline_fired(etcd_timer *timer)
 {
     unary_call *c = (unary_call *)((char *)timer - offsetof(unary_call, deadline));
     /* Closing makes every timer fire now; those calls are cancelled already, for closing. */
-    pthread_mutex_lock(&c->t->mu);
-    bool closing = c->t->closing;
-    pthread_mutex_unlock(&c->t->mu);
-    if (!closing)
-        grpc_call_cancel_with_status(c->call, GRPC_STATUS_DEADLINE_EXCEEDED, "Deadline Exceeded", NULL);
+    if (!etcd_transport_closing(c->t))
+        grpc_call_cancel_with_status(c->tracked.call, GRPC_STATUS_DEADLINE_EXCEEDED, "Deadline Exceeded", NULL);
 }
 
 static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
@@ -139,12 +96,14 @@ static bool starts_with(const char *s, size_t len, const char *prefix)
     return len >= n && memcmp(s, prefix, n) == 0;
 }
 
-/* gRPC's messages for calls that never left the client: no connection to use, or a request
- * over the send limit. */
+/* Calls start only on a READY channel (lib/balancer/ready_wait.c parks the others), and requests
+ * over the send limit are refused before starting, so a started call has almost always been
+ * handed to a connection. The one exception is a channel that failed between the READY check
+ * and gRPC's pick of a connection: gRPC then fails the call at the pick, before any transport
+ * saw it, with this message (pick_first, gRPC 1.51). Any other failure may have been sent. */
 static bool never_sent(grpc_status_code st, const char *details, size_t len)
 {
-    return (st == GRPC_STATUS_UNAVAILABLE && starts_with(details, len, "failed to connect to all addresses")) ||
-           (st == GRPC_STATUS_RESOURCE_EXHAUSTED && starts_with(details, len, "Sent message larger than max"));
+    return st == GRPC_STATUS_UNAVAILABLE && starts_with(details, len, "failed to connect to all addresses");
 }
 
 static void unary_done(etcd_tag *tag, bool ok)
@@ -154,16 +113,11 @@ static void unary_done(etcd_tag *tag, bool ok)
     ProtobufCMessage *msg = NULL;
 
     /* Under the lock: the starting thread arms the deadline before it lets go of it. */
-    pthread_mutex_lock(&c->t->mu);
+    etcd_transport_lock(c->t);
     if (c->deadline_armed)
-        etcd_loop_timer_cancel(c->t->loop, &c->deadline);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        c->t->active = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    pthread_mutex_unlock(&c->t->mu);
+        etcd_loop_timer_cancel(etcd_transport_loop(c->t), &c->deadline);
+    etcd_transport_untrack_locked(c->t, &c->tracked);
+    etcd_transport_unlock(c->t);
     etcd_cancel_detach(rpc->cancel);
 
     rpc->grpc_status = (int)c->status;
@@ -194,16 +148,34 @@ static void unary_done(etcd_tag *tag, bool ok)
     if (c->recv)
         grpc_byte_buffer_destroy(c->recv);
     grpc_slice_unref(c->details);
-    grpc_call_unref(c->call);
+    grpc_call_unref(c->tracked.call);
     ProtobufCClosure closure = c->closure;
     free(c);
     closure(msg, rpc);
+}
+
+/* A call that was never started: release what was made for it and answer at once. */
+static void fail_unstarted(unary_call *c, etcd_code code, const char *what, etcd_endpoint *ep)
+{
+    etcd_rpc *rpc = c->rpc;
+    ProtobufCClosure closure = c->closure;
+    grpc_metadata_array_destroy(&c->init_md);
+    grpc_metadata_array_destroy(&c->trailing_md);
+    if (c->send)
+        grpc_byte_buffer_destroy(c->send);
+    if (c->tracked.call)
+        grpc_call_unref(c->tracked.call);
+    free(c);
+    etcd_rpc_fail(rpc, code, "%s", what);
+    rpc->endpoint_name = strdup(ep->name);
+    closure(NULL, rpc);
 }
 
 static void channel_invoke(ProtobufCService *service, unsigned method, const ProtobufCMessage *input,
                            ProtobufCClosure closure, void *closure_data)
 {
     channel_service *cs = (channel_service *)service;
+    etcd_transport *t = cs->t;
     etcd_rpc *rpc = closure_data;
     etcd_endpoint *ep = rpc->endpoint;
     etcd_rpc_reset_result(rpc);
@@ -217,7 +189,7 @@ static void channel_invoke(ProtobufCService *service, unsigned method, const Pro
     c->tag.done = unary_done;
     c->deadline.fire = deadline_fired;
     c->deadline.heap_index = SIZE_MAX;
-    c->t = cs->t;
+    c->t = t;
     c->rpc = rpc;
     c->closure = closure;
     c->ep_name = ep->name;
@@ -225,16 +197,32 @@ static void channel_invoke(ProtobufCService *service, unsigned method, const Pro
     c->details = grpc_empty_slice();
     grpc_metadata_array_init(&c->init_md);
     grpc_metadata_array_init(&c->trailing_md);
+    /* Over the send limit: refused here, so it provably never left (gRPC would refuse it too,
+     * but only a message text would tell). */
+    size_t size = rpc->packed ? GRPC_SLICE_LENGTH(*rpc->packed) : protobuf_c_message_get_packed_size(input);
+    if (size > (size_t)etcd_transport_max_send_bytes(t)) {
+        char what[128];
+        snprintf(what, sizeof what, "request of %zu bytes is larger than the client's limit of %d bytes", size,
+                 etcd_transport_max_send_bytes(t));
+        fail_unstarted(c, ETCD_E_MESSAGE_TOO_LARGE, what, ep);
+        return;
+    }
     c->send = rpc->packed ? grpc_raw_byte_buffer_create((grpc_slice *)rpc->packed, 1) : pack(input);
     /* Registered methods spare gRPC from handling the path string on every call. */
-    void *reg = etcd_endpoint_method(ep, &cs->paths[method], cs->path_strs[method]);
+    int id = cs->method_ids[method];
+    void *reg = etcd_endpoint_method(ep, id, cs->path_strs[method]);
     gpr_timespec no_deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC); /* ours is c->deadline */
+    grpc_completion_queue *cq = etcd_loop_cq(etcd_transport_loop(t));
     if (reg)
-        c->call = grpc_channel_create_registered_call(ep->channel, NULL, GRPC_PROPAGATE_DEFAULTS,
-                                                      etcd_loop_cq(cs->t->loop), reg, no_deadline, NULL);
+        c->tracked.call = grpc_channel_create_registered_call(ep->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq, reg,
+                                                              no_deadline, NULL);
     else
-        c->call = grpc_channel_create_call(ep->channel, NULL, GRPC_PROPAGATE_DEFAULTS, etcd_loop_cq(cs->t->loop),
-                                           cs->paths[method], NULL, no_deadline, NULL);
+        c->tracked.call = grpc_channel_create_call(ep->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq, cs->paths[method],
+                                                   NULL, no_deadline, NULL);
+    if (!c->tracked.call) {
+        fail_unstarted(c, ETCD_E_INTERNAL, "could not create the call", ep);
+        return;
+    }
 
     size_t nmd = 0;
     if (rpc->require_leader) {
@@ -259,47 +247,33 @@ static void channel_invoke(ProtobufCService *service, unsigned method, const Pro
     ops[5].data.recv_status_on_client.status = &c->status;
     ops[5].data.recv_status_on_client.status_details = &c->details;
 
-    /* Registered before the batch starts, so a concurrent cancel_all or cancel cannot miss it. */
-    pthread_mutex_lock(&cs->t->mu);
-    bool closing = cs->t->closing;
-    bool cancelled = !closing && !etcd_cancel_attach(rpc->cancel, c->call);
+    /* Tracked before the batch starts, so a concurrent cancel_all or cancel cannot miss it. */
+    etcd_transport_lock(t);
+    bool tracked = etcd_transport_track_locked(t, &c->tracked);
+    bool cancelled = tracked && !etcd_cancel_attach(rpc->cancel, c->tracked.call);
     grpc_call_error e = GRPC_CALL_ERROR;
-    if (!closing && !cancelled) {
-        c->next = cs->t->active;
-        if (c->next)
-            c->next->prev = c;
-        cs->t->active = c;
+    if (tracked && !cancelled) {
         ETCD_HANDOFF_RELEASE(&c->tag);
-        e = grpc_call_start_batch(c->call, ops, 6, &c->tag, NULL);
+        e = grpc_call_start_batch(c->tracked.call, ops, 6, &c->tag, NULL);
         /* A call whose deadline cannot be armed (no memory) must not run without one. */
         if (e == GRPC_CALL_OK && rpc->deadline_ms > 0) {
-            c->deadline_armed = etcd_loop_timer_add(cs->t->loop, &c->deadline, rpc->deadline_ms);
+            c->deadline_armed = etcd_loop_timer_add(etcd_transport_loop(t), &c->deadline, rpc->deadline_ms);
             if (!c->deadline_armed)
-                grpc_call_cancel_with_status(c->call, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                grpc_call_cancel_with_status(c->tracked.call, GRPC_STATUS_RESOURCE_EXHAUSTED,
                                              "out of memory arming the deadline", NULL);
         }
-        if (e != GRPC_CALL_OK) {
-            cs->t->active = c->next;
-            if (c->next)
-                c->next->prev = NULL;
+        if (e != GRPC_CALL_OK)
             etcd_cancel_detach(rpc->cancel);
-        }
     }
-    pthread_mutex_unlock(&cs->t->mu);
-    if (closing || cancelled || e != GRPC_CALL_OK) {
-        /* Not started (a failed start changes nothing and completes nothing): clean up here and
-         * answer at once, naming the endpoint as any failed call does. */
-        grpc_metadata_array_destroy(&c->init_md);
-        grpc_metadata_array_destroy(&c->trailing_md);
-        grpc_byte_buffer_destroy(c->send);
-        grpc_call_unref(c->call);
-        free(c);
-        if (closing || cancelled)
-            etcd_rpc_fail(rpc, ETCD_E_CANCELLED, closing ? "the client is closing" : "cancelled");
-        else
-            etcd_rpc_fail(rpc, ETCD_E_INTERNAL, "could not start the call: %s", grpc_call_error_to_string(e));
-        rpc->endpoint_name = strdup(ep->name);
-        closure(NULL, rpc);
+    if (tracked && e != GRPC_CALL_OK)
+        etcd_transport_untrack_locked(t, &c->tracked);
+    etcd_transport_unlock(t);
+    if (!tracked || cancelled)
+        fail_unstarted(c, ETCD_E_CANCELLED, !tracked ? "the client is closing" : "cancelled", ep);
+    else if (e != GRPC_CALL_OK) {
+        char what[128];
+        snprintf(what, sizeof what, "could not start the call: %s", grpc_call_error_to_string(e));
+        fail_unstarted(c, ETCD_E_INTERNAL, what, ep);
     }
 }
 
@@ -312,6 +286,7 @@ static void channel_service_destroy(ProtobufCService *service)
     }
     free(cs->paths);
     free(cs->path_strs);
+    free(cs->method_ids);
     free(cs);
 }
 
@@ -322,16 +297,21 @@ ProtobufCService *etcd_channel_service_new(etcd_transport *t, const ProtobufCSer
         return NULL;
     cs->paths = calloc(desc->n_methods, sizeof *cs->paths);
     cs->path_strs = calloc(desc->n_methods, sizeof *cs->path_strs);
-    if (!cs->paths || !cs->path_strs) {
+    cs->method_ids = calloc(desc->n_methods, sizeof *cs->method_ids);
+    if (!cs->paths || !cs->path_strs || !cs->method_ids) {
         free(cs->paths);
         free(cs->path_strs);
+        free(cs->method_ids);
         free(cs);
         return NULL;
     }
     for (unsigned i = 0; i < desc->n_methods; i++) {
-        if (asprintf(&cs->path_strs[i], "/%s/%s", desc->name, desc->methods[i].name) < 0)
-            cs->path_strs[i] = NULL;
-        cs->paths[i] = grpc_slice_from_copied_string(cs->path_strs[i] ? cs->path_strs[i] : "");
+        char *path;
+        if (asprintf(&path, "/%s/%s", desc->name, desc->methods[i].name) < 0)
+            path = NULL;
+        cs->paths[i] = grpc_slice_from_copied_string(path ? path : "");
+        cs->method_ids[i] = path ? etcd_transport_method_id(t, path) : -1;
+        cs->path_strs[i] = path;
     }
     cs->base.descriptor = desc;
     cs->base.invoke = channel_invoke;

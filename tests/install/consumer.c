@@ -41,8 +41,9 @@ static int value_is(const etcd_response *resp, const char *want)
     return len == strlen(want) && memcmp(v, want, len) == 0;
 }
 
-static void on_done(etcd_code code, etcd_response *resp, etcd_error *err, void *user_data)
+static void on_done(etcd_call *call, etcd_code code, etcd_response *resp, etcd_error *err, void *user_data)
 {
+    (void)call;
     struct outcome *o = user_data;
     o->code = code;
     if (code == ETCD_OK)

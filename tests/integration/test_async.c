@@ -62,8 +62,9 @@ typedef struct slot {
     int index;
 } slot;
 
-static void on_done(etcd_code code, etcd_response *resp, etcd_error *err, void *ud)
+static void on_done(etcd_call *call, etcd_code code, etcd_response *resp, etcd_error *err, void *ud)
 {
+    (void)call;
     slot *s = ud;
     tally *t = s->t;
     atomic_fetch_add(&t->per_call[s->index], 1);
@@ -305,8 +306,9 @@ static void test_caller_dispatch_with_poll(void **state)
     tally_free(t);
 }
 
-static void on_done_sync_inside(etcd_code code, etcd_response *resp, etcd_error *err, void *ud)
+static void on_done_sync_inside(etcd_call *call, etcd_code code, etcd_response *resp, etcd_error *err, void *ud)
 {
+    (void)call;
     (void)code;
     etcd_kv *kv = ((void **)ud)[0];
     tally *t = ((void **)ud)[1];

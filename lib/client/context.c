@@ -1,0 +1,91 @@
+/* The context's gate, deadlines and dispatch queue. */
+#include <stdint.h>
+#include <unistd.h>
+
+#include "call/call.h"
+#include "context.h"
+#include "error/error_internal.h"
+
+etcd_code etcd_context_begin(etcd_context *ctx, etcd_error **err)
+{
+    pthread_mutex_lock(&ctx->mu);
+    bool closing = ctx->closing;
+    if (!closing)
+        ctx->inflight++;
+    pthread_mutex_unlock(&ctx->mu);
+    return closing ? etcd_error_set(err, ETCD_E_CLOSED, "the client is closing") : ETCD_OK;
+}
+
+void etcd_context_end(etcd_context *ctx)
+{
+    pthread_mutex_lock(&ctx->mu);
+    if (--ctx->inflight == 0)
+        pthread_cond_broadcast(&ctx->idle);
+    pthread_mutex_unlock(&ctx->mu);
+}
+
+int64_t etcd_context_deadline(const etcd_context *ctx, int64_t own_timeout_ms)
+{
+    int64_t timeout = own_timeout_ms > 0 ? own_timeout_ms : ctx->request_timeout_ms;
+    if (timeout <= 0)
+        return 0;
+    int64_t now = etcd_now_ms();
+    /* Too far away to represent: no deadline, rather than one in the past. */
+    return timeout > INT64_MAX - now ? 0 : now + timeout;
+}
+
+bool etcd_context_require_leader(const etcd_context *ctx, int own)
+{
+    return own >= 0 ? own != 0 : ctx->require_leader;
+}
+
+/* The context whose callbacks this thread is running in caller-dispatch mode, if any. */
+static __thread const etcd_context *dispatching;
+
+void etcd_context_deliver(etcd_context *ctx, etcd_delivery *d)
+{
+    if (ctx->dispatch != ETCD_DISPATCH_CALLER) {
+        etcd_delivery_run(d);
+        return;
+    }
+    pthread_mutex_lock(&ctx->mu);
+    d->next = NULL;
+    if (ctx->ready_tail)
+        ctx->ready_tail->next = d;
+    else
+        ctx->ready_head = d;
+    ctx->ready_tail = d;
+    pthread_mutex_unlock(&ctx->mu);
+    uint64_t one = 1;
+    ssize_t w = write(ctx->event_fd, &one, sizeof one);
+    (void)w; /* EAGAIN means the counter is already non-zero: the fd is readable anyway */
+}
+
+int etcd_context_dispatch(etcd_context *ctx)
+{
+    if (ctx->event_fd < 0)
+        return 0;
+    uint64_t n;
+    ssize_t r = read(ctx->event_fd, &n, sizeof n);
+    (void)r;
+    pthread_mutex_lock(&ctx->mu);
+    etcd_delivery *list = ctx->ready_head;
+    ctx->ready_head = ctx->ready_tail = NULL;
+    pthread_mutex_unlock(&ctx->mu);
+    const etcd_context *outer = dispatching;
+    dispatching = ctx;
+    int ran = 0;
+    while (list) {
+        etcd_delivery *next = list->next;
+        etcd_delivery_run(list);
+        list = next;
+        ran++;
+    }
+    dispatching = outer;
+    return ran;
+}
+
+bool etcd_context_in_callback(const etcd_context *ctx)
+{
+    return etcd_loop_on_thread(ctx->loop) || dispatching == ctx;
+}
