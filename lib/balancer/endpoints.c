@@ -111,7 +111,7 @@ etcd_code etcd_endpoint_set_replace(etcd_endpoint_set *set, etcd_endpoint_spec *
     return ETCD_OK;
 }
 
-etcd_endpoint *etcd_endpoint_set_pick(etcd_endpoint_set *set, const etcd_endpoint *avoid)
+etcd_endpoint *etcd_endpoint_set_pick(etcd_endpoint_set *set, const etcd_endpoint *avoid, bool *ready)
 {
     pthread_mutex_lock(&set->mu);
     etcd_endpoint *best = NULL;
@@ -148,6 +148,8 @@ etcd_endpoint *etcd_endpoint_set_pick(etcd_endpoint_set *set, const etcd_endpoin
         set->next = (best_i + 1) % set->n;
         etcd_endpoint_ref(best);
     }
+    if (ready)
+        *ready = best && best_rank < 2; /* READY, avoided or not */
     pthread_mutex_unlock(&set->mu);
     return best;
 }

@@ -39,8 +39,9 @@ etcd_endpoint_set *etcd_endpoint_set_new(const etcd_channel_settings *settings);
 etcd_code etcd_endpoint_set_replace(etcd_endpoint_set *set, etcd_endpoint_spec *specs, size_t n, etcd_error **err);
 /* The next endpoint to use, referenced (drop with etcd_endpoint_unref()). Prefers READY
  * channels, then ones connecting or idle, then any; among those of one state, `avoid` is taken
- * only when it is the last choice. Never NULL while the set is not empty. */
-etcd_endpoint *etcd_endpoint_set_pick(etcd_endpoint_set *set, const etcd_endpoint *avoid);
+ * only when it is the last choice. Never NULL while the set is not empty. *ready (when not
+ * NULL) tells whether the endpoint picked was connected when picked. */
+etcd_endpoint *etcd_endpoint_set_pick(etcd_endpoint_set *set, const etcd_endpoint *avoid, bool *ready);
 /* A referenced copy of the current endpoints; free with etcd_endpoints_release(). */
 size_t etcd_endpoint_set_snapshot(etcd_endpoint_set *set, etcd_endpoint ***out);
 void etcd_endpoints_release(etcd_endpoint **eps, size_t n);

@@ -10,6 +10,7 @@
 #include "error/error_internal.h"
 #include "kv/response_internal.h"
 #include "retry/policy.h"
+#include "retry/retry_service.h"
 
 void etcd_call_init(etcd_call *c, etcd_context *ctx, etcd_callback cb, void *user_data, bool handle)
 {
@@ -78,8 +79,7 @@ static bool is_write(etcd_context *ctx, const etcd_unary_req *r)
 {
     if (r->read_only)
         return false;
-    const ProtobufCServiceDescriptor *d = ctx->services[r->service]->descriptor;
-    return etcd_retry_class_of(d->name, d->methods[r->method].name) == ETCD_RETRY_NON_REPEATABLE;
+    return etcd_retry_service_class(ctx->services[r->service], r->method) == ETCD_RETRY_NON_REPEATABLE;
 }
 
 static void init_rpc(unary *u, etcd_context *ctx, const etcd_unary_req *r)

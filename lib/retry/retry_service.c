@@ -247,13 +247,14 @@ static void start_attempt(attempt *a)
         finish_with(a, ETCD_E_DEADLINE, what);
         return;
     }
-    etcd_endpoint *ep = etcd_endpoint_set_pick(rs->eps, a->last);
+    bool ready;
+    etcd_endpoint *ep = etcd_endpoint_set_pick(rs->eps, a->last, &ready);
     if (!ep) {
         etcd_rpc_fail(&a->rpc, ETCD_E_UNAVAILABLE, "no endpoints configured");
         finish(a, NULL);
         return;
     }
-    if (!etcd_endpoint_ready(ep)) {
+    if (!ready) {
         /* The pick prefers connected endpoints: none is. */
         etcd_endpoint_unref(ep);
         park(a);
@@ -295,6 +296,11 @@ static void retry_invoke(ProtobufCService *service, unsigned method, const Proto
     if (!a->rnd)
         a->rnd = 1;
     start_attempt(a);
+}
+
+etcd_retry_class etcd_retry_service_class(ProtobufCService *service, unsigned method)
+{
+    return ((retry_service *)service)->classes[method];
 }
 
 static void retry_destroy(ProtobufCService *service)

@@ -21,4 +21,7 @@
 ProtobufCService *etcd_retry_service_new(ProtobufCService *inner, etcd_endpoint_set *eps, etcd_ready_gate *gate,
                                          etcd_transport *transport, const etcd_retry_policy *policy);
 
+/* The retry class of one of the service's methods (computed once, at creation). */
+etcd_retry_class etcd_retry_service_class(ProtobufCService *service, unsigned method);
+
 #endif
