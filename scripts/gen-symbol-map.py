@@ -5,6 +5,8 @@
   scripts/gen-symbol-map.py --add           adds missing names to the newest version node
   scripts/gen-symbol-map.py --add --node ETCDC_0.2
                                             adds them to ETCDC_0.2, created after the newest node
+  scripts/gen-symbol-map.py --keep-list OUT writes every name the map exports to OUT, one a line:
+                                            the build keeps exactly these global in libetcdc.a
 
 Names are never removed: dropping an exported symbol breaks the ABI, so that stays a manual
 decision (and bumps soversion in meson.build). tests/abi checks the result.
@@ -28,12 +30,30 @@ def render_globals(names, has_local):
     return "\n" + "\n".join(lines) + "\n"
 
 
+def write_keep_list(map_path, out):
+    nodes, problems = etcdc_api.parse_version_script(map_path)
+    for p in problems:
+        print("error:", p, file=sys.stderr)
+    names = sorted({n for _, node_names in nodes for n in node_names})
+    if problems or not names:
+        if not names:
+            print(f"error: {map_path} exports nothing", file=sys.stderr)
+        return 1
+    with open(out, "w", encoding="utf-8") as f:
+        f.write("".join(n + "\n" for n in names))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--map", default=os.path.join(ROOT, "lib", "libetcdc.map"))
     ap.add_argument("--add", action="store_true", help="write missing names into the map")
     ap.add_argument("--node", help="version node for new names (default: the newest one)")
+    ap.add_argument("--keep-list", metavar="OUT", help="write the exported names to OUT and stop")
     a = ap.parse_args()
+
+    if a.keep_list:
+        return write_keep_list(a.map, a.keep_list)
 
     headers = glob.glob(os.path.join(ROOT, "include", "etcdc", "*.h"))
     headers += glob.glob(os.path.join(ROOT, "include", "etcdc", "*.h.in"))
