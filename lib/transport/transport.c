@@ -1,4 +1,5 @@
 /* The transport object: calls in flight, the closing flag, and the method table. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,7 +10,7 @@ struct etcd_transport {
     int32_t max_send_bytes;
     pthread_mutex_t mu;
     etcd_tracked_call *active;  /* calls in flight */
-    bool closing;               /* set by cancel_all: no new calls start */
+    atomic_bool closing;        /* set by cancel_all (under mu): no new calls start */
     char *methods[ETCD_MAX_METHODS];
     int n_methods;
 };
@@ -21,6 +22,7 @@ etcd_transport *etcd_transport_new(etcd_loop *loop, int32_t max_send_bytes)
         return NULL;
     t->loop = loop;
     t->max_send_bytes = max_send_bytes;
+    atomic_init(&t->closing, false);
     pthread_mutex_init(&t->mu, NULL);
     return t;
 }
@@ -60,7 +62,7 @@ void etcd_transport_unlock(etcd_transport *t)
 
 bool etcd_transport_track_locked(etcd_transport *t, etcd_tracked_call *tc)
 {
-    if (t->closing)
+    if (atomic_load_explicit(&t->closing, memory_order_relaxed))
         return false;
     tc->prev = NULL;
     tc->next = t->active;
@@ -98,16 +100,14 @@ void etcd_transport_untrack(etcd_transport *t, etcd_tracked_call *tc)
 
 bool etcd_transport_closing(etcd_transport *t)
 {
-    pthread_mutex_lock(&t->mu);
-    bool c = t->closing;
-    pthread_mutex_unlock(&t->mu);
-    return c;
+    /* A hint for callers deciding whether to start; track_locked is the authoritative check. */
+    return atomic_load_explicit(&t->closing, memory_order_acquire);
 }
 
 void etcd_transport_cancel_all(etcd_transport *t)
 {
     pthread_mutex_lock(&t->mu);
-    t->closing = true;
+    atomic_store_explicit(&t->closing, true, memory_order_release);
     for (etcd_tracked_call *c = t->active; c; c = c->next)
         grpc_call_cancel(c->call, NULL);
     pthread_mutex_unlock(&t->mu);
