@@ -3,6 +3,11 @@
 
 #include "unit.h"
 
+#include <etcdc/op.h>
+#include <etcdc/txn.h>
+
+#include "kv/op_internal.h"
+#include "kv/response_internal.h"
 #include "rpc.pb-c.h"
 #include "rpc/depth.h"
 
@@ -272,6 +277,130 @@ static void bounds_fit_each_other(void **state)
     assert_true(ETCD_MAX_MESSAGE_DEPTH <= ETCD_WIRE_DEPTH_CAP);
 }
 
+/* Txn views recurse once per level: as deep as the wire check lets through, and no deeper. */
+static etcd_response *nested_txn_response(unsigned levels, Etcdserverpb__TxnResponse *txns,
+                                          Etcdserverpb__ResponseOp *ops, Etcdserverpb__ResponseOp **op_ptrs,
+                                          etcd_wire_verdict want)
+{
+    for (unsigned i = 0; i < levels; i++) {
+        etcdserverpb__txn_response__init(&txns[i]);
+        txns[i].succeeded = 1;
+        if (i + 1 < levels) {
+            etcdserverpb__response_op__init(&ops[i]);
+            ops[i].response_case = ETCDSERVERPB__RESPONSE_OP__RESPONSE_RESPONSE_TXN;
+            ops[i].response_txn = &txns[i + 1];
+            op_ptrs[i] = &ops[i];
+            txns[i].responses = &op_ptrs[i];
+            txns[i].n_responses = 1;
+        }
+    }
+    size_t n = protobuf_c_message_get_packed_size(&txns[0].base);
+    uint8_t *wire = malloc(n ? n : 1);
+    assert_non_null(wire);
+    protobuf_c_message_pack(&txns[0].base, wire);
+    assert_int_equal(etcd_wire_check(&etcdserverpb__txn_response__descriptor, wire, n, ETCD_MAX_MESSAGE_DEPTH), want);
+    etcd_arena *arena = etcd_arena_new(2 * n + 512);
+    assert_non_null(arena);
+    ProtobufCAllocator alloc = etcd_arena_allocator(arena);
+    ProtobufCMessage *m = protobuf_c_message_unpack(&etcdserverpb__txn_response__descriptor, &alloc, n, wire);
+    free(wire);
+    assert_non_null(m);
+    return etcd_response_new(ETCD_OP_TXN, m, arena);
+}
+
+static void response_views_bounded(void **state)
+{
+    (void)state;
+    enum { MAX = ETCD_MAX_RESPONSE_TXN_LEVELS + 1 };
+    Etcdserverpb__TxnResponse txns[MAX];
+    Etcdserverpb__ResponseOp ops[MAX], *op_ptrs[MAX];
+
+    etcd_response *r = nested_txn_response(ETCD_MAX_RESPONSE_TXN_LEVELS, txns, ops, op_ptrs, ETCD_WIRE_OK);
+    assert_non_null(r);
+    const etcd_response *v = r;
+    for (unsigned level = 1; level < ETCD_MAX_RESPONSE_TXN_LEVELS; level++) {
+        assert_int_equal(etcd_response_txn_count(v), 1);
+        v = etcd_response_txn_at(v, 0);
+        assert_int_equal(etcd_response_type(v), ETCD_OP_TXN);
+    }
+    assert_int_equal(etcd_response_txn_count(v), 0);
+    assert_true(etcd_response_succeeded(v));
+    etcd_response_free(r);
+
+    /* One level more cannot have passed the wire check; the views refuse it as well. */
+    assert_null(nested_txn_response(ETCD_MAX_RESPONSE_TXN_LEVELS + 1, txns, ops, op_ptrs, ETCD_WIRE_TOO_DEEP));
+}
+
+/* A txn `levels` deep: each level's then-branch holds the next; the innermost gets "k". Its
+ * innermost txn is returned through *inner (still owned by the chain). */
+static etcd_txn *txn_nest(unsigned levels, etcd_txn **inner)
+{
+    etcd_txn *t = etcd_txn_new();
+    assert_non_null(t);
+    assert_int_equal(etcd_txn_then(t, etcd_op_get("k", 1)), ETCD_OK);
+    if (inner)
+        *inner = t;
+    for (unsigned i = 1; i < levels; i++) {
+        etcd_txn *outer = etcd_txn_new();
+        assert_non_null(outer);
+        assert_int_equal(etcd_txn_then(outer, etcd_op_txn(t)), ETCD_OK);
+        t = outer;
+    }
+    return t;
+}
+
+static void request_nesting_bounded(void **state)
+{
+    (void)state;
+    etcd_error *err = NULL;
+    etcd_txn *t = txn_nest(ETCD_MAX_TXN_NESTING, NULL);
+    assert_int_equal(etcd_txn_check(t, &err), ETCD_OK);
+    /* One level more is refused when it is added, and stays refused. */
+    etcd_txn *outer = etcd_txn_new();
+    assert_int_equal(etcd_txn_then(outer, etcd_op_txn(t)), ETCD_E_INVALID_ARGUMENT);
+    assert_int_equal(etcd_txn_check(outer, &err), ETCD_E_INVALID_ARGUMENT);
+    assert_contains(etcd_error_message(err), "nested deeper than 31 levels");
+    etcd_error_free(err);
+    err = NULL;
+    etcd_txn_free(outer);
+
+    /* Growing a nested txn through its own handle: the whole is checked again when sent. */
+    etcd_txn *inner;
+    t = txn_nest(ETCD_MAX_TXN_NESTING, &inner);
+    assert_int_equal(etcd_txn_then(inner, etcd_op_txn(txn_nest(1, NULL))), ETCD_OK);
+    assert_int_equal(etcd_txn_check(t, &err), ETCD_E_INVALID_ARGUMENT);
+    assert_contains(etcd_error_message(err), "nested deeper than 31 levels");
+    etcd_error_free(err);
+    err = NULL;
+    etcd_txn_free(t);
+
+    /* Width is not depth: many nested txns side by side, in both branches. */
+    t = etcd_txn_new();
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(etcd_txn_then(t, etcd_op_txn(txn_nest(ETCD_MAX_TXN_NESTING - 1, NULL))), ETCD_OK);
+        assert_int_equal(etcd_txn_else(t, etcd_op_txn(txn_nest(ETCD_MAX_TXN_NESTING - 1, NULL))), ETCD_OK);
+    }
+    assert_int_equal(etcd_txn_check(t, &err), ETCD_OK);
+    /* ...but one branch one level deeper than the rest is found, wherever it is. */
+    assert_int_equal(etcd_txn_else(t, etcd_op_txn(txn_nest(ETCD_MAX_TXN_NESTING, NULL))), ETCD_E_INVALID_ARGUMENT);
+    etcd_txn_free(t);
+
+    /* The deepest request allowed packs to within the response bound, with room for the answer's
+     * two extra levels (a RangeResponse's KeyValue): request depth 2k + 1, answer 2k + 2. */
+    t = txn_nest(ETCD_MAX_TXN_NESTING, NULL);
+    const ProtobufCMessage *m = &t->req.base;
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *wire = malloc(n);
+    assert_non_null(wire);
+    protobuf_c_message_pack(m, wire);
+    assert_int_equal(etcd_wire_check(&etcdserverpb__txn_request__descriptor, wire, n, 2 * ETCD_MAX_TXN_NESTING + 1),
+                     ETCD_WIRE_OK);
+    assert_int_equal(etcd_wire_check(&etcdserverpb__txn_request__descriptor, wire, n, 2 * ETCD_MAX_TXN_NESTING),
+                     ETCD_WIRE_TOO_DEEP);
+    free(wire);
+    etcd_txn_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +412,8 @@ int main(void)
         cmocka_unit_test(bytes_not_counted),
         cmocka_unit_test(siblings_each_within_bound),
         cmocka_unit_test(bounds_fit_each_other),
+        cmocka_unit_test(response_views_bounded),
+        cmocka_unit_test(request_nesting_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
