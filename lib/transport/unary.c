@@ -14,6 +14,7 @@
 #include "balancer/endpoints.h"
 #include "error/error_internal.h"
 #include "rpc/cancel.h"
+#include "rpc/depth.h"
 #include "rpc/rpc.h"
 #include "transport.h"
 #include "tsan.h"
@@ -118,7 +119,8 @@ static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *d, grpc_byte_b
     grpc_slice s = grpc_byte_buffer_reader_readall(&r);
     grpc_byte_buffer_reader_destroy(&r);
     size_t len = GRPC_SLICE_LENGTH(s);
-    etcd_arena *a = etcd_arena_new(2 * len + 512);
+    bool fits = !etcd_response_wire_problem(d, GRPC_SLICE_START_PTR(s), len);
+    etcd_arena *a = fits ? etcd_arena_new(2 * len + 512) : NULL;
     ProtobufCMessage *m = NULL;
     if (a) {
         ProtobufCAllocator alloc = etcd_arena_allocator(a);
