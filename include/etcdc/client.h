@@ -25,7 +25,9 @@ extern "C" {
 #define ETCD_DEFAULT_KEEPALIVE_TIME_MS 10000    /* at or above etcd's --grpc-keepalive-min-time (5 s) */
 #define ETCD_DEFAULT_KEEPALIVE_TIMEOUT_MS 5000 /* a silent member is dropped within 15 s, before the request timeout */
 #define ETCD_DEFAULT_MAX_SEND_BYTES (2 * 1024 * 1024)
-#define ETCD_DEFAULT_MAX_RECV_BYTES INT32_MAX
+/* One answer is held about four times over while it is decoded, so a 2 GiB answer (gRPC's own
+ * ceiling, and Go's default) could cost 8 GiB; large ranges are read in pages instead. */
+#define ETCD_DEFAULT_MAX_RECV_BYTES (256 * 1024 * 1024)
 #define ETCD_DEFAULT_RETRY_MAX_ATTEMPTS 100
 #define ETCD_DEFAULT_RETRY_BACKOFF_MS 25
 #define ETCD_DEFAULT_RETRY_JITTER_PERCENT 10
@@ -64,7 +66,8 @@ ETCD_API etcd_code etcd_config_set_require_leader(etcd_config *cfg, int on);
 ETCD_API etcd_code etcd_config_set_keepalive(etcd_config *cfg, int64_t time_ms, int64_t timeout_ms);
 /* Largest request the client will send, in bytes (> 0). */
 ETCD_API etcd_code etcd_config_set_max_send_bytes(etcd_config *cfg, int32_t bytes);
-/* Largest response the client will accept, in bytes (> 0). */
+/* Largest response the client will accept, in bytes (> 0); up to INT32_MAX. A larger answer
+ * fails with ETCD_E_MESSAGE_TOO_LARGE (for a write: outcome unknown, it was applied). */
 ETCD_API etcd_code etcd_config_set_max_recv_bytes(etcd_config *cfg, int32_t bytes);
 /* Retry policy: at most `max_attempts` tries of a call that reached a server (>= 1; 1 = no
  * retry); tries that found no connection do not count, so a call waits for a member until its

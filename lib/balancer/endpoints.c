@@ -1,5 +1,6 @@
 /* The endpoint set and its round-robin picker. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,50 +65,90 @@ etcd_endpoint_set *etcd_endpoint_set_new(const etcd_channel_settings *settings)
     return s;
 }
 
+/* Whether specs name exactly the set's targets, in any order. Under the set's lock. */
+static bool same_targets(const etcd_endpoint_set *set, const etcd_endpoint_spec *specs, size_t n)
+{
+    if (n != set->n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        bool found = false;
+        for (size_t j = 0; j < set->n && !found; j++)
+            found = strcmp(set->eps[j]->target, specs[i].target) == 0;
+        if (!found)
+            return false;
+    }
+    for (size_t j = 0; j < set->n; j++) {
+        bool found = false;
+        for (size_t i = 0; i < n && !found; i++)
+            found = strcmp(set->eps[j]->target, specs[i].target) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* A new endpoint taking spec's strings, with a channel of its own. */
+static etcd_code endpoint_new(etcd_endpoint_spec *spec, const etcd_channel_settings *settings, etcd_endpoint **out,
+                              etcd_error **err)
+{
+    etcd_endpoint *ep = calloc(1, sizeof *ep);
+    if (!ep)
+        return etcd_error_set(err, ETCD_E_NOMEM, "endpoint \"%s\": out of memory", spec->name);
+    ep->channel = etcd_channel_create(spec->target, settings);
+    if (!ep->channel) {
+        free(ep);
+        return etcd_error_set(err, ETCD_E_INTERNAL, "endpoint \"%s\": could not create a channel", spec->name);
+    }
+    atomic_init(&ep->refs, 1);
+    atomic_init(&ep->watched, false);
+    for (int m = 0; m < ETCD_MAX_METHODS; m++)
+        atomic_init(&ep->registered[m], NULL);
+    pthread_mutex_init(&ep->reg_mu, NULL);
+    ep->name = spec->name;
+    ep->target = spec->target;
+    spec->name = spec->target = NULL;
+    *out = ep;
+    return ETCD_OK;
+}
+
 etcd_code etcd_endpoint_set_replace(etcd_endpoint_set *set, etcd_endpoint_spec *specs, size_t n, etcd_error **err)
 {
     etcd_endpoint **eps = calloc(n ? n : 1, sizeof *eps);
     if (!eps)
         return etcd_error_set(err, ETCD_E_NOMEM, "endpoints: out of memory");
     pthread_mutex_lock(&set->mu);
+    if (same_targets(set, specs, n)) {
+        /* Nothing to change: the round robin goes on where it was. */
+        pthread_mutex_unlock(&set->mu);
+        free(eps);
+        return ETCD_OK;
+    }
+    /* The new array is built beside the live one, which nothing touches until every endpoint of
+     * the new one exists: a failure part way leaves the set as it was. */
+    size_t next = 0;
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < set->n && !eps[i]; j++)
-            if (set->eps[j] && strcmp(set->eps[j]->target, specs[i].target) == 0) {
-                eps[i] = set->eps[j];       /* keep the live channel; the set's ref moves over */
-                set->eps[j] = NULL;
+            if (strcmp(set->eps[j]->target, specs[i].target) == 0) {
+                eps[i] = etcd_endpoint_ref(set->eps[j]); /* keeps the live channel */
+                if (j == set->next)
+                    next = i;                            /* the round robin goes on from it */
             }
         if (eps[i])
             continue;
-        etcd_endpoint *ep = calloc(1, sizeof *ep);
-        grpc_channel *ch = ep ? etcd_channel_create(specs[i].target, &set->settings) : NULL;
-        if (!ch) {
-            free(ep);
-            for (size_t k = 0; k < i; k++)
-                etcd_endpoint_unref(eps[k]);
-            free(eps);
+        etcd_code rc = endpoint_new(&specs[i], &set->settings, &eps[i], err);
+        if (rc != ETCD_OK) {
             pthread_mutex_unlock(&set->mu);
-            return etcd_error_set(err, ETCD_E_INTERNAL, "endpoint \"%s\": could not create a channel", specs[i].name);
+            etcd_endpoints_release(eps, i);
+            return rc;
         }
-        atomic_init(&ep->refs, 1);
-        atomic_init(&ep->watched, false);
-        for (int m = 0; m < ETCD_MAX_METHODS; m++)
-            atomic_init(&ep->registered[m], NULL);
-        pthread_mutex_init(&ep->reg_mu, NULL);
-        ep->channel = ch;
-        ep->name = specs[i].name;
-        ep->target = specs[i].target;
-        specs[i].name = specs[i].target = NULL;
-        eps[i] = ep;
     }
     etcd_endpoint **old = set->eps;
     size_t old_n = set->n;
     set->eps = eps;
     set->n = n;
-    set->next = 0;
+    set->next = next;
     pthread_mutex_unlock(&set->mu);
-    for (size_t j = 0; j < old_n; j++)
-        etcd_endpoint_unref(old[j]);
-    free(old);
+    etcd_endpoints_release(old, old_n);
     return ETCD_OK;
 }
 

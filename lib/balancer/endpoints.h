@@ -34,8 +34,10 @@ bool etcd_endpoint_ready(etcd_endpoint *ep);
 typedef struct etcd_endpoint_set etcd_endpoint_set;
 
 etcd_endpoint_set *etcd_endpoint_set_new(const etcd_channel_settings *settings);
-/* Replaces the endpoints (taking the specs' strings). Endpoints whose target is unchanged keep
- * their channel. Calls holding a removed endpoint finish on it. */
+/* Replaces the endpoints (taking the strings of the specs it makes endpoints of). Endpoints
+ * whose target is unchanged keep their channel, their name and the round-robin turn; specs that
+ * name the same targets as now, in any order, change nothing. Calls holding a removed endpoint
+ * finish on it. On failure the set is as it was. */
 etcd_code etcd_endpoint_set_replace(etcd_endpoint_set *set, etcd_endpoint_spec *specs, size_t n, etcd_error **err);
 /* The next endpoint to use, referenced (drop with etcd_endpoint_unref()). Prefers READY
  * channels, then ones connecting or idle, then any; among those of one state, `avoid` is taken

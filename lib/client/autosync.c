@@ -1,6 +1,7 @@
 /*
  * Auto-sync, as clientv3's autoSync: every interval, ask the cluster for its members and use
- * their client URLs as the endpoint list, so members added or moved are found without a restart.
+ * the client URLs of its started voting members as the endpoint list, so members added or moved
+ * are found without a restart.
  * It runs on a thread of its own because it blocks on a call; it exists only when enabled.
  */
 #include <stdio.h>
@@ -13,30 +14,8 @@
 #include "call/call.h"
 #include "client_internal.h"
 #include "kv/response_internal.h"
+#include "member_endpoints.h"
 #include "rpc.pb-c.h"
-
-/* The members' client URLs, comma-separated, or NULL when none is known yet. */
-static char *join_client_urls(const Etcdserverpb__MemberListResponse *r)
-{
-    size_t len = 1;
-    for (size_t i = 0; i < r->n_members; i++)
-        for (size_t j = 0; j < r->members[i]->n_clienturls; j++)
-            len += strlen(r->members[i]->clienturls[j]) + 1;
-    char *out = calloc(1, len);
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < r->n_members; i++)
-        for (size_t j = 0; j < r->members[i]->n_clienturls; j++) {
-            if (*out)
-                strcat(out, ",");
-            strcat(out, r->members[i]->clienturls[j]);
-        }
-    if (!*out) {
-        free(out);
-        return NULL;
-    }
-    return out;
-}
 
 etcd_code etcd_autosync_once(etcd_client *c, etcd_error **err)
 {
@@ -56,14 +35,14 @@ etcd_code etcd_autosync_once(etcd_client *c, etcd_error **err)
     etcd_code rc = etcd_unary_sync(&c->ctx, &r, &resp, err);
     if (rc != ETCD_OK)
         return rc;
-    char *urls = join_client_urls((const Etcdserverpb__MemberListResponse *)etcd_response_message(resp));
-    size_t n = etcd_client_endpoints(c, NULL, 0);
-    char *cur = malloc(n + 1);
-    if (cur)
-        etcd_client_endpoints(c, cur, n + 1);
-    if (urls && cur && strcmp(urls, cur) != 0)
+    /* The endpoint set keeps itself (channels, round-robin cursor) when the members' URLs
+     * name the endpoints it has already, however spelled or ordered. */
+    char *urls = NULL;
+    rc = etcd_member_endpoints((const Etcdserverpb__MemberListResponse *)etcd_response_message(resp), &urls);
+    if (rc != ETCD_OK)
+        etcd_error_set(err, rc, "auto-sync: out of memory");
+    else if (urls)
         rc = etcd_client_set_endpoints(c, urls, err);
-    free(cur);
     free(urls);
     etcd_response_free(resp);
     return rc;

@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "response_internal.h"
+#include "rpc/depth.h"
 
-static bool init_view(etcd_response *r, etcd_op_type type, const ProtobufCMessage *msg, etcd_arena *arena);
+static bool init_view(etcd_response *r, etcd_op_type type, const ProtobufCMessage *msg, etcd_arena *arena,
+                      unsigned txn_level);
 
 /* Zeroed memory from the arena when there is one, else from the heap. */
 static void *zalloc(etcd_arena *arena, size_t size)
@@ -18,8 +20,14 @@ static void *zalloc(etcd_arena *arena, size_t size)
     return p;
 }
 
-static bool init_txn_subs(etcd_response *r, const Etcdserverpb__TxnResponse *t, etcd_arena *arena)
+/* Views recurse once per txn level. The transport refuses answers nested deeper than
+ * ETCD_MAX_MESSAGE_DEPTH, so no more than ETCD_MAX_RESPONSE_TXN_LEVELS can arrive; deeper ones are
+ * refused here too, so that the recursion is bounded whatever the message's origin. */
+static bool init_txn_subs(etcd_response *r, const Etcdserverpb__TxnResponse *t, etcd_arena *arena,
+                          unsigned txn_level)
 {
+    if (txn_level > ETCD_MAX_RESPONSE_TXN_LEVELS)
+        return false;
     if (t->n_responses == 0)
         return true;
     r->subs = zalloc(arena, t->n_responses * sizeof *r->subs);
@@ -31,16 +39,16 @@ static bool init_txn_subs(etcd_response *r, const Etcdserverpb__TxnResponse *t, 
         bool ok = true;
         switch (op->response_case) {
         case ETCDSERVERPB__RESPONSE_OP__RESPONSE_RESPONSE_RANGE:
-            ok = init_view(&r->subs[i], ETCD_OP_GET, &op->response_range->base, arena);
+            ok = init_view(&r->subs[i], ETCD_OP_GET, &op->response_range->base, arena, txn_level);
             break;
         case ETCDSERVERPB__RESPONSE_OP__RESPONSE_RESPONSE_PUT:
-            ok = init_view(&r->subs[i], ETCD_OP_PUT, &op->response_put->base, arena);
+            ok = init_view(&r->subs[i], ETCD_OP_PUT, &op->response_put->base, arena, txn_level);
             break;
         case ETCDSERVERPB__RESPONSE_OP__RESPONSE_RESPONSE_DELETE_RANGE:
-            ok = init_view(&r->subs[i], ETCD_OP_DELETE, &op->response_delete_range->base, arena);
+            ok = init_view(&r->subs[i], ETCD_OP_DELETE, &op->response_delete_range->base, arena, txn_level);
             break;
         case ETCDSERVERPB__RESPONSE_OP__RESPONSE_RESPONSE_TXN:
-            ok = init_view(&r->subs[i], ETCD_OP_TXN, &op->response_txn->base, arena);
+            ok = init_view(&r->subs[i], ETCD_OP_TXN, &op->response_txn->base, arena, txn_level + 1);
             break;
         default:
             /* An empty ResponseOp: leave a view with no message (every accessor returns 0). */
@@ -53,7 +61,8 @@ static bool init_txn_subs(etcd_response *r, const Etcdserverpb__TxnResponse *t, 
     return true;
 }
 
-static bool init_view(etcd_response *r, etcd_op_type type, const ProtobufCMessage *msg, etcd_arena *arena)
+static bool init_view(etcd_response *r, etcd_op_type type, const ProtobufCMessage *msg, etcd_arena *arena,
+                      unsigned txn_level)
 {
     r->type = type;
     r->msg = msg;
@@ -74,11 +83,12 @@ static bool init_view(etcd_response *r, etcd_op_type type, const ProtobufCMessag
         break;
     case ETCD_OP_TXN:
         r->header = ((const Etcdserverpb__TxnResponse *)msg)->header;
-        return init_txn_subs(r, (const Etcdserverpb__TxnResponse *)msg, arena);
+        return init_txn_subs(r, (const Etcdserverpb__TxnResponse *)msg, arena, txn_level);
     }
     return true;
 }
 
+/* As deep as the views that init_view built: bounded the same way. */
 static void free_views(etcd_response *r)
 {
     for (size_t i = 0; i < r->n_subs; i++)
@@ -98,7 +108,7 @@ etcd_response *etcd_response_new(etcd_op_type type, ProtobufCMessage *msg, etcd_
     }
     r->owned = msg;
     r->arena = arena;
-    if (!init_view(r, type, msg, arena)) {
+    if (!init_view(r, type, msg, arena, 1)) {
         etcd_response_free(r);
         return NULL;
     }

@@ -4,6 +4,7 @@
 
 #include "error/error_internal.h"
 #include "op_internal.h"
+#include "rpc/depth.h"
 
 /* ---- compares ---- */
 
@@ -177,6 +178,31 @@ etcd_code etcd_txn_if(etcd_txn *txn, etcd_cmp *cmp)
     return ETCD_OK;
 }
 
+/* The txn levels in `txn` (1 when it nests none), or some number over `limit` as soon as that is
+ * known: the walk recurses at most `limit` deep. Packing recurses once per level, as does the
+ * answer's unpacking, whose depth the transport bounds: ETCD_MAX_TXN_NESTING keeps every answer
+ * within that bound. */
+static unsigned txn_levels(const etcd_txn *txn, unsigned limit)
+{
+    unsigned deepest = 0;
+    for (int branch = 0; branch < 2; branch++) {
+        etcd_op *const *ops = branch ? txn->else_ops : txn->then_ops;
+        size_t n = branch ? txn->req.n_failure : txn->req.n_success;
+        for (size_t i = 0; i < n; i++) {
+            if (ops[i]->type != ETCD_OP_TXN)
+                continue;
+            if (limit <= 1)
+                return limit + 1;
+            unsigned d = txn_levels(ops[i]->txn, limit - 1);
+            if (d > deepest)
+                deepest = d;
+            if (deepest + 1 > limit)
+                return deepest + 1;
+        }
+    }
+    return deepest + 1;
+}
+
 /* Adds op to one branch: the owned op array, the RequestOp wrappers, and the request's pointers. */
 static etcd_code add_op(etcd_txn *txn, etcd_op *op, etcd_op ***ops, Etcdserverpb__RequestOp **wrap,
                         Etcdserverpb__RequestOp ***req_ops, size_t *n_req, size_t *cap, const char *branch)
@@ -197,6 +223,11 @@ static etcd_code add_op(etcd_txn *txn, etcd_op *op, etcd_op ***ops, Etcdserverpb
     if (op->type == ETCD_OP_COMPACT) {
         etcd_op_free(op);
         return etcd_sticky_fail(&txn->error, ETCD_E_INVALID_ARGUMENT, "txn %s: compact cannot be part of a txn", branch);
+    }
+    if (op->type == ETCD_OP_TXN && txn_levels(op->txn, ETCD_MAX_TXN_NESTING - 1) > ETCD_MAX_TXN_NESTING - 1) {
+        etcd_op_free(op);
+        return etcd_sticky_fail(&txn->error, ETCD_E_INVALID_ARGUMENT, "txn %s: txns nested deeper than %d levels",
+                                branch, ETCD_MAX_TXN_NESTING);
     }
     size_t n = *n_req;
     size_t c1 = *cap, c2 = *cap;
@@ -235,7 +266,14 @@ etcd_code etcd_txn_check(const etcd_txn *txn, etcd_error **err)
 {
     if (!txn)
         return etcd_error_set(err, ETCD_E_INVALID_ARGUMENT, "txn is NULL");
-    return etcd_sticky_report(&txn->error, err);
+    etcd_code rc = etcd_sticky_report(&txn->error, err);
+    if (rc != ETCD_OK)
+        return rc;
+    /* Checked again as a whole: a txn nested in another can still grow through its own handle. */
+    if (txn_levels(txn, ETCD_MAX_TXN_NESTING) > ETCD_MAX_TXN_NESTING)
+        return etcd_error_set(err, ETCD_E_INVALID_ARGUMENT, "txn: txns nested deeper than %d levels",
+                              ETCD_MAX_TXN_NESTING);
+    return ETCD_OK;
 }
 
 void etcd_txn_free(etcd_txn *txn)

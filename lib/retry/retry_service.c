@@ -55,7 +55,9 @@ static void finish(attempt *a, ProtobufCMessage *msg)
     if (a->rpc.code != ETCD_OK) {
         /* The write-safety rule (lib/retry/policy.c) decides, once, from what the call met. */
         a->rpc.maybe_sent = a->maybe_sent;
-        a->rpc.outcome_unknown = etcd_retry_outcome_unknown(a->cls, a->rpc.code, a->maybe_sent);
+        /* gRPC status OK with a failure: the server answered, but the answer was lost. */
+        etcd_code met = a->rpc.grpc_status == 0 ? ETCD_OK : a->rpc.code;
+        a->rpc.outcome_unknown = etcd_retry_outcome_unknown(a->cls, met, a->maybe_sent);
         if (!a->rpc.endpoint_name && a->last)
             a->rpc.endpoint_name = strdup(a->last->name);
     }

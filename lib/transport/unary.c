@@ -14,6 +14,7 @@
 #include "error/error_internal.h"
 #include "rpc/cancel.h"
 #include "rpc/rpc.h"
+#include "decode.h"
 #include "transport.h"
 #include "tsan.h"
 
@@ -65,31 +66,6 @@ static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
     return bb;
 }
 
-/* Unpacks into a new arena, sized for the message: unpacked structs take about as much room as
- * their wire form again, plus fixed overhead. */
-static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *d, grpc_byte_buffer *bb, etcd_arena **arena)
-{
-    grpc_byte_buffer_reader r;
-    if (!grpc_byte_buffer_reader_init(&r, bb))
-        return NULL;
-    grpc_slice s = grpc_byte_buffer_reader_readall(&r);
-    grpc_byte_buffer_reader_destroy(&r);
-    size_t len = GRPC_SLICE_LENGTH(s);
-    etcd_arena *a = etcd_arena_new(2 * len + 512);
-    ProtobufCMessage *m = NULL;
-    if (a) {
-        ProtobufCAllocator alloc = etcd_arena_allocator(a);
-        m = protobuf_c_message_unpack(d, &alloc, len, GRPC_SLICE_START_PTR(s));
-        if (!m) {
-            etcd_arena_free(a);
-            a = NULL;
-        }
-    }
-    grpc_slice_unref(s);
-    *arena = a;
-    return m;
-}
-
 static bool starts_with(const char *s, size_t len, const char *prefix)
 {
     size_t n = strlen(prefix);
@@ -130,10 +106,12 @@ static void unary_done(etcd_tag *tag, bool ok)
         rpc->details = strdup("gRPC batch failed");
         rpc->maybe_sent = true;
     } else if (c->status == GRPC_STATUS_OK) {
-        msg = c->recv ? unpack(c->out, c->recv, &rpc->arena) : NULL;
+        etcd_code dc = ETCD_E_PROTOCOL;
+        const char *why = "the server sent no response";
+        msg = c->recv ? etcd_decode(c->out, c->recv, &rpc->arena, &dc, &why) : NULL;
         if (!msg) {
-            rpc->code = ETCD_E_PROTOCOL;
-            rpc->details = strdup(c->recv ? "the response could not be decoded" : "the server sent no response");
+            rpc->code = dc;
+            rpc->details = strdup(why);
         }
         rpc->maybe_sent = true;
     } else {
