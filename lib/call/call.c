@@ -142,7 +142,9 @@ static void invoke(etcd_context *ctx, const etcd_unary_req *r, unary *u, const P
 
 etcd_code etcd_unary_sync(etcd_context *ctx, const etcd_unary_req *r, etcd_response **resp, etcd_error **err)
 {
-    if (etcd_context_in_callback(ctx))
+    /* Only the loop thread would wait for itself: callbacks on the stream thread or in caller
+     * dispatch may make sync calls. */
+    if (etcd_loop_on_thread(ctx->loop))
         return etcd_error_set(err, ETCD_E_INVALID_ARGUMENT,
                               "%s: a sync call from a callback of the same client would wait for itself", r->what);
     etcd_code rc = etcd_context_begin(ctx, err);

@@ -1,11 +1,12 @@
 /*
  * The contract between the layers of the request path.
  *
- *   KV (lib/kv) --generated stub--> retry service (lib/retry) --> channel service (lib/transport)
+ *   service (lib/kv, ...) --> lib/call --invoke(method index)--> retry service (lib/retry)
+ *       --> channel service (lib/transport)
  *
- * Every layer below KV is a ProtobufCService, so the protoc-c generated client stubs
- * (etcdserverpb__kv__range(service, req, closure, closure_data) ...) drive whichever layer they
- * are given, and a wrapper has the same interface as what it wraps.
+ * Every layer below lib/call is a ProtobufCService (the generated service descriptors name the
+ * methods), so a wrapper has the same interface as what it wraps and lib/call drives any of
+ * them by method index.
  *
  * Our rules for invoke(service, method, input, closure, closure_data):
  *  - closure_data is an etcd_rpc: call options in, result out.
