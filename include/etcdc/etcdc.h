@@ -16,5 +16,6 @@
 #include <etcdc/response.h>
 #include <etcdc/kv.h>
 #include <etcdc/async.h>
+#include <etcdc/watch.h>
 
 #endif /* ETCDC_ETCDC_H */

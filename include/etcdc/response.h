@@ -25,7 +25,8 @@ extern "C" {
 /* Which kind of call a response answers. Values are only ever appended. */
 typedef enum etcd_response_kind {
     ETCD_RESPONSE_KV = 0,           /* a KV op: etcd_response_type() says which */
-    ETCD_RESPONSE_MEMBER_LIST = 1   /* Cluster.MemberList */
+    ETCD_RESPONSE_MEMBER_LIST = 1,  /* Cluster.MemberList */
+    ETCD_RESPONSE_WATCH = 2         /* a batch of watch events (watch.h) */
 } etcd_response_kind;
 
 ETCD_API etcd_response_kind etcd_response_get_kind(const etcd_response *resp);

@@ -24,6 +24,9 @@ static void client_destroy(etcd_client *c)
     for (int i = 0; i < ETCD_SVC_COUNT; i++)
         if (ctx->services[i])
             ctx->services[i]->destroy(ctx->services[i]);
+    etcd_context_stop_streams(ctx);
+    if (c->watcher_ready)
+        etcd_watcher_destroy(&c->watcher);
     etcd_ready_gate_close(ctx->gate);
     /* Channels go before the loop: gRPC finishes their internal work on its own threads, and the
      * loop drains the connectivity watches still armed. */
@@ -34,6 +37,7 @@ static void client_destroy(etcd_client *c)
     if (ctx->event_fd >= 0)
         close(ctx->event_fd);
     pthread_cond_destroy(&c->sync_cv);
+    pthread_cond_destroy(&ctx->stream_cv);
     pthread_cond_destroy(&ctx->idle);
     pthread_mutex_destroy(&ctx->mu);
     free(c);
@@ -78,6 +82,7 @@ etcd_code etcd_client_new(const etcd_config *cfg, etcd_client **out, etcd_error 
     pthread_mutex_init(&ctx->mu, NULL);
     pthread_cond_init(&ctx->idle, NULL);
     pthread_cond_init(&c->sync_cv, NULL);
+    pthread_cond_init(&ctx->stream_cv, NULL);
     ctx->event_fd = -1;
     if (cfg->dispatch == ETCD_DISPATCH_CALLER) {
         ctx->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -104,6 +109,9 @@ etcd_code etcd_client_new(const etcd_config *cfg, etcd_client **out, etcd_error 
         if (!ctx->services[i])
             return fail_new(c, err, ETCD_E_NOMEM, "out of memory");
     }
+    etcd_watcher_init(&c->watcher, ctx, cfg->watch_buffer_bytes);
+    c->watcher_ready = true;
+    ctx->watcher = &c->watcher;
     if (!etcd_remote_kv_init(&c->kv, ctx))
         return fail_new(c, err, ETCD_E_INTERNAL, "the KV service descriptor lacks a method");
     if (cfg->dial_blocking)
@@ -155,6 +163,11 @@ void etcd_client_free(etcd_client *c)
     }
     pthread_mutex_unlock(&ctx->mu);
     client_destroy(c);
+}
+
+etcd_watcher *etcd_client_watcher(etcd_client *c)
+{
+    return c ? &c->watcher : NULL;
 }
 
 etcd_kv *etcd_client_kv(etcd_client *c)

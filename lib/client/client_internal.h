@@ -8,6 +8,7 @@
 
 #include "context.h"
 #include "kv/kv_remote.h"
+#include "watch/watch_internal.h"
 #include "retry/policy.h"
 #include "transport/channel.h"
 
@@ -21,11 +22,14 @@ struct etcd_config {
     etcd_channel_settings channel;
     etcd_retry_policy retry;
     etcd_dispatch dispatch;
+    int64_t watch_buffer_bytes;
 };
 
 struct etcd_client {
     etcd_context ctx;               /* what services see of the client */
     etcd_remote_kv kv;
+    etcd_watcher watcher;
+    bool watcher_ready;
     etcd_config cfg;                /* copy; cfg.endpoints is NULL */
 
     pthread_t sync_thread;          /* auto-sync, when enabled */

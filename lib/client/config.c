@@ -4,6 +4,7 @@
 
 #include "balancer/endpoint_parse.h"
 #include "client_internal.h"
+#include <etcdc/watch.h>
 #include "error/error_internal.h"
 
 etcd_config *etcd_config_new(void)
@@ -13,6 +14,7 @@ etcd_config *etcd_config_new(void)
         return NULL;
     c->dial_timeout_ms = ETCD_DEFAULT_DIAL_TIMEOUT_MS;
     c->dial_blocking = true;
+    c->watch_buffer_bytes = ETCD_DEFAULT_WATCH_BUFFER_BYTES;
     c->request_timeout_ms = ETCD_DEFAULT_REQUEST_TIMEOUT_MS;
     c->channel.keepalive_time_ms = ETCD_DEFAULT_KEEPALIVE_TIME_MS;
     c->channel.keepalive_timeout_ms = ETCD_DEFAULT_KEEPALIVE_TIMEOUT_MS;
@@ -142,5 +144,14 @@ etcd_code etcd_config_set_dispatch(etcd_config *cfg, etcd_dispatch mode)
     if (mode != ETCD_DISPATCH_THREAD && mode != ETCD_DISPATCH_CALLER)
         return ETCD_E_INVALID_ARGUMENT;
     cfg->dispatch = mode;
+    return ETCD_OK;
+}
+
+etcd_code etcd_config_set_watch_buffer_bytes(etcd_config *cfg, int64_t bytes)
+{
+    CHECK_CFG(cfg);
+    if (bytes <= 0)
+        return ETCD_E_INVALID_ARGUMENT;
+    cfg->watch_buffer_bytes = bytes;
     return ETCD_OK;
 }

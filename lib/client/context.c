@@ -89,3 +89,64 @@ bool etcd_context_in_callback(const etcd_context *ctx)
 {
     return etcd_loop_on_thread(ctx->loop) || dispatching == ctx;
 }
+
+static void *stream_main(void *arg)
+{
+    etcd_context *ctx = arg;
+    dispatching = ctx;
+    pthread_mutex_lock(&ctx->mu);
+    for (;;) {
+        while (!ctx->stream_head && !ctx->stream_stop)
+            pthread_cond_wait(&ctx->stream_cv, &ctx->mu);
+        etcd_delivery *list = ctx->stream_head;
+        ctx->stream_head = ctx->stream_tail = NULL;
+        if (!list && ctx->stream_stop)
+            break;
+        pthread_mutex_unlock(&ctx->mu);
+        while (list) {
+            etcd_delivery *next = list->next;
+            etcd_delivery_run(list);
+            list = next;
+        }
+        pthread_mutex_lock(&ctx->mu);
+    }
+    pthread_mutex_unlock(&ctx->mu);
+    return NULL;
+}
+
+bool etcd_context_deliver_stream(etcd_context *ctx, etcd_delivery *d)
+{
+    if (ctx->dispatch == ETCD_DISPATCH_CALLER) {
+        etcd_context_deliver(ctx, d);
+        return true;
+    }
+    pthread_mutex_lock(&ctx->mu);
+    if (!ctx->stream_thread_running) {
+        if (pthread_create(&ctx->stream_thread, NULL, stream_main, ctx) != 0) {
+            pthread_mutex_unlock(&ctx->mu);
+            return false;
+        }
+        ctx->stream_thread_running = true;
+    }
+    d->next = NULL;
+    if (ctx->stream_tail)
+        ctx->stream_tail->next = d;
+    else
+        ctx->stream_head = d;
+    ctx->stream_tail = d;
+    pthread_cond_signal(&ctx->stream_cv);
+    pthread_mutex_unlock(&ctx->mu);
+    return true;
+}
+
+void etcd_context_stop_streams(etcd_context *ctx)
+{
+    pthread_mutex_lock(&ctx->mu);
+    bool running = ctx->stream_thread_running;
+    ctx->stream_stop = true;
+    pthread_cond_signal(&ctx->stream_cv);
+    pthread_mutex_unlock(&ctx->mu);
+    if (running)
+        pthread_join(ctx->stream_thread, NULL);
+    ctx->stream_thread_running = false;
+}

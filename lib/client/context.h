@@ -48,6 +48,15 @@ typedef struct etcd_context {
     /* ETCD_DISPATCH_CALLER: results waiting for etcd_client_dispatch() */
     int event_fd;
     struct etcd_delivery *ready_head, *ready_tail;
+
+    /* ETCD_DISPATCH_THREAD: stream results run on a thread of their own (started with the first
+     * stream), so a slow watch callback never holds up unary completions and deadlines. */
+    pthread_t stream_thread;
+    bool stream_thread_running, stream_stop;
+    pthread_cond_t stream_cv;
+    struct etcd_delivery *stream_head, *stream_tail;
+
+    struct etcd_watcher *watcher;   /* the watch interface, created with the client */
 } etcd_context;
 
 /* Every call brackets itself with these, so closing can wait for calls in flight. begin fails
@@ -64,6 +73,11 @@ bool etcd_context_require_leader(const etcd_context *ctx, int own);
 /* Hands a result to the application: runs its callback now on the loop thread, or queues it for
  * etcd_client_dispatch() in caller-dispatch mode. */
 void etcd_context_deliver(etcd_context *ctx, struct etcd_delivery *d);
+/* Hands a stream's result to the application: never on the caller's or the loop's thread. Out
+ * of memory starting the stream thread: false, nothing queued. */
+bool etcd_context_deliver_stream(etcd_context *ctx, struct etcd_delivery *d);
+/* Stops the stream thread after running what it has queued; once no call is in flight. */
+void etcd_context_stop_streams(etcd_context *ctx);
 /* Runs the results queued for caller dispatch; returns how many ran. */
 int etcd_context_dispatch(etcd_context *ctx);
 /* Whether the calling thread is inside a callback of this context (loop thread or dispatch). */

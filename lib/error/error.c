@@ -76,6 +76,7 @@ etcd_error *etcd_error_copy(const etcd_error *src)
     e->message = dup_or_null(src->message);
     e->server_message = dup_or_null(src->server_message);
     e->endpoint = dup_or_null(src->endpoint);
+    e->compact_revision = src->compact_revision;
     return e;
 }
 

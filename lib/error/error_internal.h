@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <etcdc/error.h>
 
 struct etcd_error {
@@ -13,6 +14,7 @@ struct etcd_error {
     char *message;            /* always set (falls back to a static string on ENOMEM) */
     char *server_message;     /* NULL when none */
     char *endpoint;           /* NULL when none */
+    int64_t compact_revision; /* ETCD_E_COMPACTED from a watch: the compaction's revision */
 };
 
 /* Sets *out (when out is not NULL) to a new error with a printf-style message and returns code.

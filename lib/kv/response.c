@@ -119,6 +119,11 @@ void etcd_response_free(etcd_response *resp)
 {
     if (!resp)
         return;
+    if (resp->extra) {
+        for (size_t i = 0; i < resp->n_extra; i++)
+            etcd_arena_free(resp->extra[i]);
+        free(resp->extra);
+    }
     if (resp->arena) {
         etcd_arena_free(resp->arena); /* the message, resp and its views with it */
         return;

@@ -17,6 +17,9 @@ struct etcd_response {
     ProtobufCMessage *owned;             /* the root owns the unpacked message; views own nothing */
     etcd_arena *arena;                   /* when set, the message, this response and its views live
                                             in it, and freeing it frees them all */
+    const void *ext;                     /* the service's own view (a watch batch), or NULL */
+    etcd_arena **extra;                  /* more arenas the response owns (fragment parts), malloc'd */
+    size_t n_extra;
 };
 
 /* Takes ownership of msg and builds the views. With an arena, msg lives in it and the response

@@ -1,0 +1,842 @@
+/*
+ * The watcher: watches grouped by require-leader, each group on one Watch stream. Creates are
+ * pipelined with client-chosen IDs; a failed stream is reopened on another connected member and
+ * every live watch created again from its next revision (resume.c). Stream callbacks run on the
+ * loop thread; results go to the application through the context's stream delivery, never
+ * while the watcher's lock is held.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "call/call.h"
+#include "error/error_internal.h"
+#include "kv/response_internal.h"
+#include "resume.h"
+#include "transport/decode.h"
+#include "transport/stream.h"
+#include "watch_internal.h"
+
+static const char watch_path[] = "/etcdserverpb.Watch/Watch";
+
+typedef enum wstate {
+    W_WAITING,      /* no create sent on the current stream yet */
+    W_CREATING,     /* create sent, no answer yet */
+    W_LIVE,
+    W_CANCELLING,   /* the caller cancelled; waiting for the server's answer */
+    W_ENDED
+} wstate;
+
+typedef struct watch watch;
+
+struct watch {
+    etcd_call base;                 /* first: the handle is the watch */
+    etcd_watch_group *g;
+    int64_t id;
+    etcd_watch_opts opts;           /* a copy: the create request, its key and range end owned */
+    int64_t next_rev;               /* 0: "now", until the created answer says which revision */
+    wstate state;
+    bool notified_created;
+    etcd_timer cancel_timer;        /* moves a cancel to the loop thread */
+    /* a fragmented batch being put together */
+    Mvccpb__Event **frag_events;
+    size_t frag_n, frag_cap;
+    etcd_arena **frag_arenas;
+    size_t frag_na, frag_acap;
+    Etcdserverpb__WatchResponse *frag_first;
+    watch *hnext;                   /* id table chain */
+    watch *pnext;                   /* creates awaiting an answer, in order */
+    bool in_pending;
+};
+
+typedef enum gstate { G_IDLE, G_CONNECTING, G_OPEN } gstate;
+
+struct etcd_watch_group {
+    etcd_watcher *w;
+    etcd_context *ctx;
+    bool require_leader;
+    gstate state;
+    etcd_stream *stream;
+    watch **table;
+    size_t nbuckets, count;
+    watch *pend_head, *pend_tail;
+    etcd_timer timer;               /* reconnect: handoff, backoff, or the park's guard */
+    bool timer_armed, parked;
+    etcd_ready_waiter waiter;
+    int failures;                   /* consecutive failed streams, for the backoff */
+    size_t no_leader;               /* consecutive streams ended by "no leader" */
+    etcd_endpoint *last;            /* where the last stream failed, to avoid next time */
+    int64_t undelivered;            /* bytes handed to the application and not yet consumed */
+    bool paused;                    /* the stream stopped reading for it */
+};
+
+/* Results are collected under the lock and delivered after it. */
+typedef struct outbox {
+    etcd_delivery *head, *tail;
+} outbox;
+
+typedef struct batch_delivery {
+    etcd_delivery d;
+    etcd_watch_group *g;
+    int64_t bytes;
+} batch_delivery;
+
+/* ---- the id table ---- */
+
+static size_t bucket(const etcd_watch_group *g, int64_t id)
+{
+    return (size_t)((uint64_t)id * 0x9e3779b97f4a7c15u >> 32) & (g->nbuckets - 1);
+}
+
+static bool table_add(etcd_watch_group *g, watch *wt)
+{
+    if (g->count + 1 > g->nbuckets) {
+        size_t nb = g->nbuckets ? g->nbuckets * 2 : 64;
+        watch **t = calloc(nb, sizeof *t);
+        if (!t)
+            return false;
+        size_t old = g->nbuckets;
+        watch **ot = g->table;
+        g->table = t;
+        g->nbuckets = nb;
+        for (size_t i = 0; i < old; i++)
+            for (watch *x = ot[i], *next; x; x = next) {
+                next = x->hnext;
+                size_t b = bucket(g, x->id);
+                x->hnext = t[b];
+                t[b] = x;
+            }
+        free(ot);
+    }
+    size_t b = bucket(g, wt->id);
+    wt->hnext = g->table[b];
+    g->table[b] = wt;
+    g->count++;
+    return true;
+}
+
+static watch *table_find(etcd_watch_group *g, int64_t id)
+{
+    if (!g->nbuckets)
+        return NULL;
+    for (watch *x = g->table[bucket(g, id)]; x; x = x->hnext)
+        if (x->id == id)
+            return x;
+    return NULL;
+}
+
+static void table_remove(etcd_watch_group *g, watch *wt)
+{
+    for (watch **p = &g->table[bucket(g, wt->id)]; *p; p = &(*p)->hnext)
+        if (*p == wt) {
+            *p = wt->hnext;
+            g->count--;
+            return;
+        }
+}
+
+/* ---- deliveries ---- */
+
+static void outbox_add(outbox *o, etcd_delivery *d)
+{
+    d->next = NULL;
+    if (o->tail)
+        o->tail->next = d;
+    else
+        o->head = d;
+    o->tail = d;
+}
+
+static void outbox_flush(etcd_context *ctx, outbox *o)
+{
+    etcd_delivery *d = o->head;
+    o->head = o->tail = NULL;
+    while (d) {
+        etcd_delivery *next = d->next;
+        if (!etcd_context_deliver_stream(ctx, d))
+            etcd_delivery_run(d); /* no thread for it: here, with no lock held */
+        d = next;
+    }
+}
+
+static void batch_release(etcd_delivery *d)
+{
+    batch_delivery *bd = (batch_delivery *)d;
+    etcd_watch_group *g = bd->g;
+    etcd_watcher *w = g->w;
+    pthread_mutex_lock(&w->mu);
+    g->undelivered -= bd->bytes;
+    bool resume = g->paused && g->stream && g->undelivered <= w->buffer_bytes / 2;
+    etcd_stream *s = resume ? g->stream : NULL;
+    if (resume)
+        g->paused = false;
+    pthread_mutex_unlock(&w->mu);
+    if (s)
+        etcd_stream_resume(s);
+    free(bd);
+}
+
+/* Queues a batch for the watch; false when out of memory (the batch is dropped and the watch
+ * ends: losing events silently is not an option). Under the lock. */
+static bool queue_batch(watch *wt, etcd_response *resp, int64_t bytes, outbox *o)
+{
+    batch_delivery *bd = calloc(1, sizeof *bd);
+    if (!bd) {
+        etcd_response_free(resp);
+        return false;
+    }
+    bd->d.call = &wt->base;
+    bd->d.code = ETCD_OK;
+    bd->d.resp = resp;
+    bd->d.release = batch_release;
+    bd->g = wt->g;
+    bd->bytes = bytes;
+    wt->g->undelivered += bytes;
+    outbox_add(o, &bd->d);
+    return true;
+}
+
+static void frag_reset(watch *wt)
+{
+    for (size_t i = 0; i < wt->frag_na; i++)
+        etcd_arena_free(wt->frag_arenas[i]);
+    free(wt->frag_arenas);
+    free(wt->frag_events);
+    wt->frag_arenas = NULL;
+    wt->frag_events = NULL;
+    wt->frag_n = wt->frag_cap = wt->frag_na = wt->frag_acap = 0;
+    wt->frag_first = NULL;
+}
+
+static void pend_remove(etcd_watch_group *g, watch *wt)
+{
+    if (!wt->in_pending)
+        return;
+    for (watch **p = &g->pend_head; *p; p = &(*p)->pnext)
+        if (*p == wt) {
+            *p = wt->pnext;
+            if (g->pend_tail == wt) {
+                watch *t = g->pend_head;
+                while (t && t->pnext)
+                    t = t->pnext;
+                g->pend_tail = t;
+            }
+            break;
+        }
+    wt->pnext = NULL;
+    wt->in_pending = false;
+}
+
+/* Ends a watch: its last callback is queued with code and err. Under the lock, on the loop
+ * thread or before the watch was ever visible to it. */
+static void end_watch(watch *wt, etcd_code code, etcd_error *err, outbox *o)
+{
+    if (wt->state == W_ENDED)
+        return;
+    etcd_watch_group *g = wt->g;
+    wt->state = W_ENDED;
+    etcd_cancel_clear_hook(&wt->base.cancel);
+    etcd_loop_timer_cancel(g->ctx->loop, &wt->cancel_timer);
+    pend_remove(g, wt);
+    table_remove(g, wt);
+    frag_reset(wt);
+    if (code != ETCD_OK && !err)
+        err = etcd_error_new_call(code, code, -1, NULL, NULL, "watch");
+    wt->base.final.code = code;
+    wt->base.final.err = err;
+    wt->base.final.resp = NULL;
+    outbox_add(o, &wt->base.final);
+}
+
+static etcd_error *server_error(etcd_code code, const char *reason, const char *endpoint)
+{
+    etcd_error *e = etcd_error_new_call(code, code, -1, reason && *reason ? reason : NULL, endpoint, "watch");
+    return e;
+}
+
+/* What a server's cancel of one watch means. */
+static void end_by_server(watch *wt, const Etcdserverpb__WatchResponse *r, const char *endpoint, outbox *o)
+{
+    if (r->compact_revision > 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "revision %lld was compacted (compact revision %lld)", (long long)wt->next_rev,
+                 (long long)r->compact_revision);
+        etcd_error *e = server_error(ETCD_E_COMPACTED, msg, endpoint);
+        if (e)
+            e->compact_revision = r->compact_revision;
+        end_watch(wt, ETCD_E_COMPACTED, e, o);
+        return;
+    }
+    if (wt->state == W_CANCELLING) {
+        end_watch(wt, ETCD_E_CANCELLED, NULL, o);
+        return;
+    }
+    const char *reason = r->cancel_reason;
+    etcd_code code = reason && strstr(reason, "permission denied") ? ETCD_E_PERMISSION_DENIED : ETCD_E_WATCH_CANCELED;
+    end_watch(wt, code, server_error(code, reason && *reason ? reason : "the server cancelled the watch", endpoint), o);
+}
+
+/* ---- requests ---- */
+
+static bool send_request(etcd_stream *s, const Etcdserverpb__WatchRequest *req)
+{
+    size_t n = protobuf_c_message_get_packed_size(&req->base);
+    grpc_slice sl = grpc_slice_malloc(n);
+    protobuf_c_message_pack(&req->base, GRPC_SLICE_START_PTR(sl));
+    return etcd_stream_send(s, sl);
+}
+
+/* Sends the watch's create on the open stream, from its next revision. Under the lock. */
+static void send_create(etcd_watch_group *g, watch *wt)
+{
+    Etcdserverpb__WatchCreateRequest cr = wt->opts.req;
+    cr.watch_id = wt->id;
+    if (wt->next_rev > 0)
+        cr.start_revision = wt->next_rev;
+    Etcdserverpb__WatchRequest req = ETCDSERVERPB__WATCH_REQUEST__INIT;
+    req.request_union_case = ETCDSERVERPB__WATCH_REQUEST__REQUEST_UNION_CREATE_REQUEST;
+    req.create_request = &cr;
+    wt->state = W_CREATING;
+    wt->pnext = NULL;
+    wt->in_pending = true;
+    if (g->pend_tail)
+        g->pend_tail->pnext = wt;
+    else
+        g->pend_head = wt;
+    g->pend_tail = wt;
+    send_request(g->stream, &req); /* a stream that ended meanwhile re-creates it on the next */
+}
+
+static void send_cancel(etcd_watch_group *g, watch *wt)
+{
+    Etcdserverpb__WatchCancelRequest cr = ETCDSERVERPB__WATCH_CANCEL_REQUEST__INIT;
+    cr.watch_id = wt->id;
+    Etcdserverpb__WatchRequest req = ETCDSERVERPB__WATCH_REQUEST__INIT;
+    req.request_union_case = ETCDSERVERPB__WATCH_REQUEST__REQUEST_UNION_CANCEL_REQUEST;
+    req.cancel_request = &cr;
+    send_request(g->stream, &req);
+}
+
+/* ---- connecting ---- */
+
+static void group_connect(etcd_watch_group *g, outbox *o);
+
+static void arm_group_timer(etcd_watch_group *g, int64_t when_ms)
+{
+    if (g->timer_armed)
+        etcd_loop_timer_cancel(g->ctx->loop, &g->timer);
+    g->timer_armed = etcd_loop_timer_add(g->ctx->loop, &g->timer, when_ms);
+}
+
+static void group_timer_fired(etcd_timer *t)
+{
+    etcd_watch_group *g = (etcd_watch_group *)((char *)t - offsetof(etcd_watch_group, timer));
+    outbox o = {0};
+    pthread_mutex_lock(&g->w->mu);
+    g->timer_armed = false;
+    if (g->parked) {
+        etcd_ready_gate_cancel(g->ctx->gate, &g->waiter);
+        g->parked = false;
+    }
+    if (g->state == G_CONNECTING)
+        group_connect(g, &o);
+    pthread_mutex_unlock(&g->w->mu);
+    outbox_flush(g->ctx, &o);
+}
+
+static void group_ready(etcd_ready_waiter *wr)
+{
+    etcd_watch_group *g = (etcd_watch_group *)((char *)wr - offsetof(etcd_watch_group, waiter));
+    outbox o = {0};
+    pthread_mutex_lock(&g->w->mu);
+    g->parked = false;
+    if (g->state == G_CONNECTING)
+        group_connect(g, &o);
+    pthread_mutex_unlock(&g->w->mu);
+    outbox_flush(g->ctx, &o);
+}
+
+static void end_all(etcd_watch_group *g, etcd_code code, const char *why, outbox *o)
+{
+    for (size_t b = 0; b < g->nbuckets; b++)
+        while (g->table[b]) {
+            watch *wt = g->table[b];
+            etcd_error *e = why ? etcd_error_new_call(code, code, -1, why, NULL, "watch") : NULL;
+            end_watch(wt, code, e, o);
+        }
+    g->state = G_IDLE;
+}
+
+static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *arg);
+static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg);
+static const etcd_stream_handler handler = {on_message, on_end};
+
+/* Far enough away never to fire, near enough not to overflow the loop's arithmetic. */
+#define NO_DEADLINE_MS (INT64_MAX / 4)
+
+/* Opens a stream on a connected member and creates every watch on it. Loop thread, locked. */
+static void group_connect(etcd_watch_group *g, outbox *o)
+{
+    etcd_context *ctx = g->ctx;
+    if (etcd_transport_closing(ctx->transport)) {
+        end_all(g, ETCD_E_CANCELLED, "the client is closing", o);
+        return;
+    }
+    if (g->count == 0) {
+        g->state = G_IDLE;
+        return;
+    }
+    bool ready;
+    etcd_endpoint *ep = etcd_endpoint_set_pick(ctx->eps, g->last, &ready);
+    if (!ep || !ready) {
+        etcd_endpoint_unref(ep);
+        /* No member connected: park, with a far timer so that closing can end the wait. */
+        etcd_ready_wait_result r = etcd_ready_gate_wait(ctx->gate, &g->waiter);
+        if (r == ETCD_READY_PARKED) {
+            g->parked = true;
+            arm_group_timer(g, NO_DEADLINE_MS);
+            return;
+        }
+        arm_group_timer(g, etcd_now_ms() + 25); /* connected meanwhile, or no memory: soon */
+        return;
+    }
+    etcd_stream_opts so = {.require_leader = g->require_leader};
+    etcd_stream *s = NULL;
+    etcd_code rc = etcd_stream_start(ctx->transport, ep, watch_path, &so, &handler, g, &s, NULL);
+    etcd_endpoint_unref(ep);
+    if (rc != ETCD_OK) {
+        if (rc == ETCD_E_CANCELLED) {
+            end_all(g, ETCD_E_CANCELLED, "the client is closing", o);
+            return;
+        }
+        arm_group_timer(g, etcd_now_ms() + 100);
+        return;
+    }
+    g->stream = s;
+    g->state = G_OPEN;
+    g->paused = false;
+    g->pend_head = g->pend_tail = NULL;
+    for (size_t b = 0; b < g->nbuckets; b++)
+        for (watch *wt = g->table[b]; wt; wt = wt->hnext) {
+            wt->in_pending = false;
+            if (wt->state == W_CANCELLING) {
+                end_watch(wt, ETCD_E_CANCELLED, NULL, o); /* never re-created once cancelled */
+                b--; /* the chain changed under us: rescan this bucket */
+                break;
+            }
+        }
+    for (size_t b = 0; b < g->nbuckets; b++)
+        for (watch *wt = g->table[b]; wt; wt = wt->hnext)
+            send_create(g, wt);
+}
+
+/* Starts connecting when nothing is under way. Locked; any thread. */
+static void group_kick(etcd_watch_group *g)
+{
+    if (g->state != G_IDLE)
+        return;
+    g->state = G_CONNECTING;
+    g->failures = 0;
+    arm_group_timer(g, 0); /* on the loop thread, where the gate and the stream callbacks live */
+}
+
+/* ---- stream callbacks (loop thread) ---- */
+
+static int64_t backoff_ms(int failures)
+{
+    if (failures <= 1)
+        return 0;
+    int64_t ms = 50;
+    for (int i = 2; i < failures && ms < 1000; i++)
+        ms *= 2;
+    return ms > 1000 ? 1000 : ms;
+}
+
+static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg)
+{
+    etcd_watch_group *g = arg;
+    etcd_context *ctx = g->ctx;
+    outbox o = {0};
+    pthread_mutex_lock(&g->w->mu);
+    if (g->stream != s) {
+        pthread_mutex_unlock(&g->w->mu);
+        etcd_stream_unref(s);
+        return;
+    }
+    g->stream = NULL;
+    g->pend_head = g->pend_tail = NULL;
+    g->paused = false;
+    for (size_t b = 0; b < g->nbuckets; b++)
+        for (watch *wt = g->table[b]; wt; wt = wt->hnext) {
+            wt->in_pending = false;
+            frag_reset(wt); /* a partial batch comes again, whole, after the resume */
+            if (wt->state != W_CANCELLING)
+                wt->state = W_WAITING;
+        }
+    etcd_endpoint_unref(g->last);
+    g->last = etcd_endpoint_ref(etcd_stream_endpoint(s));
+    if (etcd_transport_closing(ctx->transport)) {
+        end_all(g, ETCD_E_CANCELLED, "the client is closing", &o);
+    } else {
+        /* Watches the caller cancelled are done: the stream that would confirm it is gone. */
+        for (size_t b = 0; b < g->nbuckets; b++)
+            for (watch *wt = g->table[b], *next; wt; wt = next) {
+                next = wt->hnext;
+                if (wt->state == W_CANCELLING)
+                    end_watch(wt, ETCD_E_CANCELLED, NULL, &o);
+            }
+        if (st->code == ETCD_E_NO_LEADER)
+            g->no_leader++;
+        if (g->require_leader && g->no_leader >= etcd_endpoint_set_count(ctx->eps)) {
+            /* Every member said "no leader" in a row: the cluster has none. */
+            end_all(g, ETCD_E_NO_LEADER, st->details ? st->details : "etcdserver: no leader", &o);
+        } else if (g->count == 0) {
+            g->state = G_IDLE;
+        } else {
+            g->state = G_CONNECTING;
+            g->failures++;
+            arm_group_timer(g, etcd_now_ms() + backoff_ms(g->failures));
+        }
+    }
+    pthread_mutex_unlock(&g->w->mu);
+    etcd_stream_unref(s);
+    outbox_flush(ctx, &o);
+}
+
+/* Adds a fragment's events to the watch's batch under construction; false when out of memory. */
+static bool frag_add(watch *wt, Etcdserverpb__WatchResponse *r, etcd_arena *arena)
+{
+    if (wt->frag_na == wt->frag_acap) {
+        size_t cap = wt->frag_acap ? wt->frag_acap * 2 : 4;
+        etcd_arena **a = realloc(wt->frag_arenas, cap * sizeof *a);
+        if (!a)
+            return false;
+        wt->frag_arenas = a;
+        wt->frag_acap = cap;
+    }
+    if (wt->frag_n + r->n_events > wt->frag_cap) {
+        size_t cap = wt->frag_cap ? wt->frag_cap * 2 : 64;
+        while (cap < wt->frag_n + r->n_events)
+            cap *= 2;
+        Mvccpb__Event **e = realloc(wt->frag_events, cap * sizeof *e);
+        if (!e)
+            return false;
+        wt->frag_events = e;
+        wt->frag_cap = cap;
+    }
+    wt->frag_arenas[wt->frag_na++] = arena;
+    memcpy(wt->frag_events + wt->frag_n, r->events, r->n_events * sizeof *r->events);
+    wt->frag_n += r->n_events;
+    if (!wt->frag_first)
+        wt->frag_first = r;
+    return true;
+}
+
+/* Delivers events (filtered against the resume point) of one whole batch. Takes the arenas. */
+static void deliver_events(watch *wt, Etcdserverpb__WatchResponse *r, etcd_arena *arena, Mvccpb__Event **evs,
+                           size_t n, etcd_arena **extra, size_t n_extra, int64_t bytes, outbox *o)
+{
+    size_t kept = etcd_resume_filter(&wt->next_rev, evs, n);
+    if (kept == 0) {
+        etcd_arena_free(arena);
+        for (size_t i = 0; i < n_extra; i++)
+            etcd_arena_free(extra[i]);
+        return;
+    }
+    etcd_watch_batch b = {.events = evs, .n_events = kept, .watch_id = wt->id};
+    etcd_response *resp = etcd_watch_response_new(r, arena, &b, extra, n_extra);
+    if (!resp || !queue_batch(wt, resp, bytes, o))
+        end_watch(wt, ETCD_E_NOMEM, etcd_error_new_call(ETCD_E_NOMEM, ETCD_E_NOMEM, -1, "out of memory delivering events",
+                                                        NULL, "watch"),
+                  o);
+}
+
+static void deliver_flag_batch(watch *wt, const uint8_t *data, size_t len, bool created, outbox *o)
+{
+    /* Each watch gets its own copy: responses own their memory. */
+    etcd_arena *arena;
+    etcd_code code;
+    const char *why;
+    Etcdserverpb__WatchResponse *r =
+        (Etcdserverpb__WatchResponse *)etcd_decode_bytes(&etcdserverpb__watch_response__descriptor, data, len, &arena,
+                                                         &code, &why);
+    if (!r)
+        return;
+    etcd_watch_batch b = {.watch_id = wt->id, .created = created, .progress = !created};
+    etcd_response *resp = etcd_watch_response_new(r, arena, &b, NULL, 0);
+    if (resp)
+        queue_batch(wt, resp, (int64_t)len, o);
+}
+
+static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *arg)
+{
+    etcd_watch_group *g = arg;
+    etcd_watcher *w = g->w;
+    etcd_arena *arena;
+    etcd_code code;
+    const char *why;
+    Etcdserverpb__WatchResponse *r =
+        (Etcdserverpb__WatchResponse *)etcd_decode_bytes(&etcdserverpb__watch_response__descriptor, data, len, &arena,
+                                                         &code, &why);
+    if (!r) {
+        /* An answer we cannot read could hide events: drop the stream; the resume replays. */
+        etcd_stream_cancel(s);
+        return false;
+    }
+    outbox o = {0};
+    bool keep_arena = false;
+    pthread_mutex_lock(&w->mu);
+    if (g->stream != s)
+        goto out;
+    g->failures = 0;
+    int64_t header_rev = r->header ? r->header->revision : 0;
+    const char *endpoint = etcd_stream_endpoint(s)->name;
+    if (r->created) {
+        watch *wt = r->watch_id == -1 ? g->pend_head : table_find(g, r->watch_id);
+        if (!wt)
+            goto out;
+        pend_remove(g, wt);
+        g->no_leader = 0;
+        if (r->canceled || r->watch_id == -1) {
+            end_by_server(wt, r, endpoint, &o);
+            goto out;
+        }
+        etcd_resume_created(&wt->next_rev, header_rev);
+        if (wt->state == W_CREATING)
+            wt->state = W_LIVE;
+        if (wt->opts.created_notify && !wt->notified_created && wt->state == W_LIVE) {
+            wt->notified_created = true;
+            deliver_flag_batch(wt, data, len, true, &o);
+        }
+        goto out;
+    }
+    if (r->canceled) {
+        watch *wt = table_find(g, r->watch_id);
+        if (wt)
+            end_by_server(wt, r, endpoint, &o);
+        goto out;
+    }
+    if (r->watch_id == -1 && r->n_events == 0) {
+        /* The answer to a progress request, sent to the whole stream: it may come while a watch
+         * is still catching up (etcd 3.4), so it is passed on but moves no resume point. */
+        for (size_t b = 0; b < g->nbuckets; b++)
+            for (watch *wt = g->table[b]; wt; wt = wt->hnext)
+                if (wt->state == W_LIVE)
+                    deliver_flag_batch(wt, data, len, false, &o);
+        goto out;
+    }
+    watch *wt = table_find(g, r->watch_id);
+    if (!wt || (wt->state != W_LIVE && wt->state != W_CANCELLING))
+        goto out;
+    if (r->fragment || wt->frag_na) {
+        if (!frag_add(wt, r, arena)) {
+            etcd_arena_free(arena);
+            end_watch(wt, ETCD_E_NOMEM, NULL, &o);
+            keep_arena = true;
+            goto out;
+        }
+        keep_arena = true;
+        if (r->fragment)
+            goto out; /* more parts follow */
+        /* The last part: deliver the whole batch. The first part's arena holds the response. */
+        etcd_arena *first = wt->frag_arenas[0];
+        Mvccpb__Event **evs = wt->frag_events;
+        size_t n = wt->frag_n, na = wt->frag_na;
+        etcd_arena **extra = wt->frag_arenas;
+        Etcdserverpb__WatchResponse *fr = wt->frag_first;
+        wt->frag_events = NULL;
+        wt->frag_arenas = NULL;
+        wt->frag_n = wt->frag_cap = wt->frag_na = wt->frag_acap = 0;
+        wt->frag_first = NULL;
+        deliver_events(wt, fr, first, evs, n, extra + 1, na - 1, (int64_t)len, &o);
+        free(evs);
+        free(extra);
+        goto out;
+    }
+    if (r->n_events == 0) {
+        /* A periodic progress notification for this watch: nothing below it will come. */
+        etcd_resume_progress(&wt->next_rev, header_rev);
+        if (wt->opts.req.progress_notify && wt->state == W_LIVE)
+            deliver_flag_batch(wt, data, len, false, &o);
+        goto out;
+    }
+    keep_arena = true;
+    deliver_events(wt, r, arena, r->events, r->n_events, NULL, 0, (int64_t)len, &o);
+out:;
+    bool more = g->undelivered <= w->buffer_bytes;
+    if (!more && g->stream == s)
+        g->paused = true;
+    pthread_mutex_unlock(&w->mu);
+    if (!keep_arena)
+        etcd_arena_free(arena);
+    outbox_flush(g->ctx, &o);
+    return more;
+}
+
+/* ---- cancel ---- */
+
+static void cancel_fired(etcd_timer *t)
+{
+    watch *wt = (watch *)((char *)t - offsetof(watch, cancel_timer));
+    etcd_watch_group *g = wt->g;
+    outbox o = {0};
+    pthread_mutex_lock(&g->w->mu);
+    if (wt->state == W_LIVE || wt->state == W_CREATING) {
+        wt->state = W_CANCELLING;
+        if (g->stream)
+            send_cancel(g, wt);
+        else
+            end_watch(wt, ETCD_E_CANCELLED, NULL, &o);
+    } else if (wt->state == W_WAITING) {
+        end_watch(wt, ETCD_E_CANCELLED, NULL, &o);
+    }
+    pthread_mutex_unlock(&g->w->mu);
+    outbox_flush(g->ctx, &o);
+}
+
+/* Cancel hook (any thread, under the token's lock): move the cancel to the loop thread. */
+static void cancel_hook(void *arg)
+{
+    watch *wt = arg;
+    etcd_loop_timer_add(wt->g->ctx->loop, &wt->cancel_timer, 0);
+}
+
+/* ---- the public side ---- */
+
+void etcd_watcher_init(etcd_watcher *w, etcd_context *ctx, int64_t buffer_bytes)
+{
+    w->ctx = ctx;
+    w->buffer_bytes = buffer_bytes;
+    pthread_mutex_init(&w->mu, NULL);
+}
+
+void etcd_watcher_destroy(etcd_watcher *w)
+{
+    for (int i = 0; i < 2; i++) {
+        etcd_watch_group *g = w->groups[i];
+        if (!g)
+            continue;
+        etcd_endpoint_unref(g->last);
+        free(g->table);
+        free(g);
+    }
+    pthread_mutex_destroy(&w->mu);
+}
+
+etcd_watcher *etcd_client_watcher(etcd_client *client);
+
+static etcd_watch_group *group_of(etcd_watcher *w, bool require_leader)
+{
+    etcd_watch_group **slot = &w->groups[require_leader ? 1 : 0];
+    if (!*slot) {
+        etcd_watch_group *g = calloc(1, sizeof *g);
+        if (!g)
+            return NULL;
+        g->w = w;
+        g->ctx = w->ctx;
+        g->require_leader = require_leader;
+        g->timer.fire = group_timer_fired;
+        g->timer.heap_index = SIZE_MAX;
+        g->waiter.ready = group_ready;
+        *slot = g;
+    }
+    return *slot;
+}
+
+static void watch_destroy(etcd_call *c)
+{
+    watch *wt = (watch *)c;
+    frag_reset(wt);
+    free(wt->opts.req.key.data);
+    free(wt->opts.req.range_end.data);
+    free(wt);
+}
+
+static bool copy_opts(etcd_watch_opts *dst, const etcd_watch_opts *src)
+{
+    *dst = *src;
+    dst->req.key.data = malloc(src->req.key.len ? src->req.key.len : 1);
+    dst->req.range_end.data = src->req.range_end.data ? malloc(src->req.range_end.len ? src->req.range_end.len : 1)
+                                                      : NULL;
+    if (!dst->req.key.data || (src->req.range_end.data && !dst->req.range_end.data)) {
+        free(dst->req.key.data);
+        free(dst->req.range_end.data);
+        return false;
+    }
+    memcpy(dst->req.key.data, src->req.key.data, src->req.key.len);
+    if (src->req.range_end.data)
+        memcpy(dst->req.range_end.data, src->req.range_end.data, src->req.range_end.len);
+    dst->req.filters = dst->filters;
+    return true;
+}
+
+etcd_code etcd_watch(etcd_watcher *w, const etcd_watch_opts *opts, etcd_callback cb, void *user_data,
+                     etcd_call **call, etcd_error **err)
+{
+    if (call)
+        *call = NULL;
+    if (!w || !opts || !cb)
+        return etcd_error_set(err, ETCD_E_INVALID_ARGUMENT, "watch: %s is NULL", !w ? "watcher" : !opts ? "opts" : "callback");
+    if (opts->bad)
+        return etcd_error_set(err, ETCD_E_INVALID_ARGUMENT, "watch: the options were not built completely (out of memory)");
+    etcd_context *ctx = w->ctx;
+    watch *wt = calloc(1, sizeof *wt);
+    if (!wt || !copy_opts(&wt->opts, opts)) {
+        free(wt);
+        return etcd_error_set(err, ETCD_E_NOMEM, "watch: out of memory");
+    }
+    etcd_call_init(&wt->base, ctx, cb, user_data, call != NULL);
+    wt->base.destroy = watch_destroy;
+    wt->cancel_timer.fire = cancel_fired;
+    wt->cancel_timer.heap_index = SIZE_MAX;
+    wt->next_rev = opts->req.start_revision;
+    etcd_code rc = etcd_context_begin(ctx, err);
+    if (rc != ETCD_OK) {
+        atomic_store(&wt->base.refs, 1);
+        etcd_call_unref(&wt->base);
+        return rc;
+    }
+    bool rl = etcd_context_require_leader(ctx, opts->require_leader);
+    pthread_mutex_lock(&w->mu);
+    etcd_watch_group *g = group_of(w, rl);
+    wt->g = g;
+    wt->id = ++w->next_id;
+    if (!g || !table_add(g, wt)) {
+        pthread_mutex_unlock(&w->mu);
+        atomic_store(&wt->base.refs, 1);
+        etcd_call_unref(&wt->base);
+        etcd_context_end(ctx);
+        return etcd_error_set(err, ETCD_E_NOMEM, "watch: out of memory");
+    }
+    /* The handle exists before the watch starts: a callback may run before we return. */
+    if (call)
+        *call = &wt->base;
+    wt->state = W_WAITING;
+    if (g->state == G_OPEN)
+        send_create(g, wt);
+    else
+        group_kick(g);
+    pthread_mutex_unlock(&w->mu);
+    if (!etcd_cancel_set_hook(&wt->base.cancel, cancel_hook, wt))
+        cancel_hook(wt);
+    etcd_call_unref(&wt->base); /* the submit's reference */
+    return ETCD_OK;
+}
+
+etcd_code etcd_watch_request_progress(etcd_watcher *w, etcd_error **err)
+{
+    if (!w)
+        return etcd_error_set(err, ETCD_E_INVALID_ARGUMENT, "watch_request_progress: watcher is NULL");
+    Etcdserverpb__WatchProgressRequest pr = ETCDSERVERPB__WATCH_PROGRESS_REQUEST__INIT;
+    Etcdserverpb__WatchRequest req = ETCDSERVERPB__WATCH_REQUEST__INIT;
+    req.request_union_case = ETCDSERVERPB__WATCH_REQUEST__REQUEST_UNION_PROGRESS_REQUEST;
+    req.progress_request = &pr;
+    bool sent = false;
+    pthread_mutex_lock(&w->mu);
+    for (int i = 0; i < 2; i++)
+        if (w->groups[i] && w->groups[i]->stream)
+            sent |= send_request(w->groups[i]->stream, &req);
+    pthread_mutex_unlock(&w->mu);
+    return sent ? ETCD_OK
+                : etcd_error_set(err, ETCD_E_UNAVAILABLE, "watch_request_progress: no watch stream is open");
+}
