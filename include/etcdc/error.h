@@ -41,6 +41,8 @@ typedef enum etcd_code {
     ETCD_E_PROTOCOL = -10,          /* the server's answer could not be decoded */
     ETCD_E_INTERNAL = -11,          /* an unexpected gRPC failure; the message says more */
     ETCD_E_MESSAGE_TOO_LARGE = -12, /* a request or response exceeds the client's message limits */
+    ETCD_E_LEASE_LOST = -13,        /* a kept lease's TTL ran out with no renewal answered: it can
+                                       no longer be trusted to be alive */
 
     /* Rejections from the etcd server, one code per server error. */
     ETCD_E_COMPACTED = -100,             /* mvcc: required revision has been compacted */

@@ -17,5 +17,6 @@
 #include <etcdc/kv.h>
 #include <etcdc/async.h>
 #include <etcdc/watch.h>
+#include <etcdc/lease.h>
 
 #endif /* ETCDC_ETCDC_H */

@@ -26,7 +26,12 @@ extern "C" {
 typedef enum etcd_response_kind {
     ETCD_RESPONSE_KV = 0,           /* a KV op: etcd_response_type() says which */
     ETCD_RESPONSE_MEMBER_LIST = 1,  /* Cluster.MemberList */
-    ETCD_RESPONSE_WATCH = 2         /* a batch of watch events (watch.h) */
+    ETCD_RESPONSE_WATCH = 2,        /* a batch of watch events (watch.h) */
+    ETCD_RESPONSE_LEASE_GRANT = 3,  /* lease.h */
+    ETCD_RESPONSE_LEASE_REVOKE = 4,
+    ETCD_RESPONSE_LEASE_TIME_TO_LIVE = 5,
+    ETCD_RESPONSE_LEASE_LEASES = 6,
+    ETCD_RESPONSE_LEASE_KEEP_ALIVE = 7
 } etcd_response_kind;
 
 ETCD_API etcd_response_kind etcd_response_get_kind(const etcd_response *resp);

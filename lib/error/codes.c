@@ -52,6 +52,7 @@ static const code_row rows[] = {
     /* Too large to receive: the server answered, so a write was applied. (Too large to send
      * never leaves the client: the transport marks that one as not sent.) */
     {ETCD_E_MESSAGE_TOO_LARGE, "ETCD_E_MESSAGE_TOO_LARGE", "message larger than the client's limit", NULL, 0, true},
+    ROW(ETCD_E_LEASE_LOST, "lease lost: no renewal was answered within its TTL"),
 
     SRV(ETCD_E_COMPACTED, "mvcc: required revision has been compacted", S_OUT_OF_RANGE, false),
     SRV(ETCD_E_FUTURE_REV, "mvcc: required revision is a future revision", S_OUT_OF_RANGE, false),

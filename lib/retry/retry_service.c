@@ -68,12 +68,13 @@ static void finish(attempt *a, ProtobufCMessage *msg)
     closure(msg, outer);
 }
 
-/* Ends the call with `code` (cancelled, deadline) instead of the last attempt's result, which
- * becomes the cause: what the call met before it ran out. */
+/* Ends the call with `code` (cancelled, deadline) instead of the last attempt's result. For a
+ * deadline that result becomes the cause, what the call met before it ran out; a cancellation
+ * is its own cause. */
 static void finish_with(attempt *a, etcd_code code, const char *what)
 {
     etcd_rpc *last = a->answer.code != ETCD_OK ? &a->answer : &a->rpc;
-    etcd_code cause = last->code != ETCD_OK ? last->code : code;
+    etcd_code cause = code == ETCD_E_DEADLINE && last->code != ETCD_OK ? last->code : code;
     char *detail = last->details ? strdup(last->details) : NULL;
     int status = last->grpc_status;
     char *ep = last->endpoint_name ? strdup(last->endpoint_name) : NULL;

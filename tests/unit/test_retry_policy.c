@@ -23,7 +23,6 @@ static etcd_retry_class class_of(const char *full)
 /* Side-effect free (ETCD-FACTS.md, "Retry classes"; clientv3 retry.go). */
 static const char *const repeatable[] = {
     "etcdserverpb.KV/Range",
-    "etcdserverpb.Lease/LeaseGrant",
     "etcdserverpb.Lease/LeaseRevoke",
     "etcdserverpb.Lease/LeaseTimeToLive",
     "etcdserverpb.Lease/LeaseLeases",
@@ -41,6 +40,9 @@ static const char *const repeatable[] = {
 
 static const char *const non_repeatable[] = {
     "etcdserverpb.KV/Put",
+    /* Without a caller-chosen ID a retried grant could create a second lease; the lease layer
+     * marks grants with an ID repeatable itself. */
+    "etcdserverpb.Lease/LeaseGrant",
     "etcdserverpb.KV/DeleteRange",
     "etcdserverpb.KV/Txn",
     "etcdserverpb.KV/Compact",

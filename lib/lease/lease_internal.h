@@ -1,0 +1,34 @@
+/* Internal shape of the lease interface: unary calls and the keepalive loop of one client. */
+#ifndef ETCDC_LEASE_INTERNAL_H
+#define ETCDC_LEASE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <etcdc/lease.h>
+
+#include "client/context.h"
+
+typedef struct kept kept;
+
+struct etcd_lease {
+    etcd_context *ctx;
+    unsigned methods[4];            /* Lease service method index: grant, revoke, ttl, leases */
+    pthread_mutex_t mu;             /* the keepalive loop's state below */
+    struct etcd_stream *stream;
+    int state;                      /* idle, connecting, open */
+    etcd_timer timer;               /* reconnect: handoff, backoff, or the park's guard */
+    bool timer_armed, parked;
+    etcd_ready_waiter waiter;
+    int failures;
+    etcd_endpoint *last;
+    kept **table;                   /* kept leases and pending renew-once calls, by lease ID */
+    size_t nbuckets, count;
+};
+
+bool etcd_lease_init(etcd_lease *l, etcd_context *ctx);
+void etcd_lease_destroy(etcd_lease *l);
+/* Submits a renew-once call through the keepalive stream (lib/lease/keeper.c). */
+etcd_code etcd_lease_keep_alive_once_submit(etcd_lease *l, int64_t id, etcd_callback cb, void *user_data,
+                                            etcd_call **call, etcd_error **err);
+
+#endif
