@@ -272,6 +272,31 @@ static void test_unknown_after_cancel(void **state)
     etcd_client_free(c);
 }
 
+static void test_cancel_before_sending_is_definite(void **state)
+{
+    (void)state;
+    /* No endpoint ever connects: the put waits for one, so a cancel ends it unsent. */
+    char dead[64];
+    snprintf(dead, sizeof dead, "127.0.0.1:%d", eh_free_port());
+    etcd_config *cfg = itest_config(dead);
+    assert_int_equal(etcd_config_set_dial_blocking(cfg, 0), ETCD_OK);
+    etcd_client *c = itest_client_from(cfg);
+    result res;
+    result_init(&res);
+    etcd_call *call = NULL;
+    etcd_error *err = NULL;
+    ASSERT_OK(etcd_kv_put_async(etcd_client_kv(c), "oc/unsent", 9, "v", 1, on_result, &res, &call, &err), err);
+    int64_t t0 = sc_now_ms();
+    etcd_call_cancel(call);
+    assert_true(result_wait(&res, 5000));
+    etcd_call_release(call);
+    expect_failure(res.code, res.err, ETCD_E_CANCELLED, ETCD_E_CANCELLED);
+    assert_int_equal(etcd_error_grpc_status(res.err), -1);
+    assert_true(res.at_ms - t0 < 1000);
+    result_destroy(&res);
+    etcd_client_free(c);
+}
+
 static void test_unknown_after_connection_broke(void **state)
 {
     (void)state;
@@ -443,6 +468,7 @@ int main(void)
         cmocka_unit_test_setup(test_request_timeout_and_op_timeout, proxy_passing),
         cmocka_unit_test_setup(test_unknown_after_deadline, proxy_passing),
         cmocka_unit_test_setup(test_unknown_after_cancel, proxy_passing),
+        cmocka_unit_test_setup(test_cancel_before_sending_is_definite, proxy_passing),
         cmocka_unit_test_setup(test_unknown_after_connection_broke, proxy_passing),
         cmocka_unit_test_setup(test_unknown_when_response_too_large, proxy_passing),
         cmocka_unit_test_setup(test_server_refusals_are_definite, proxy_passing),
