@@ -375,6 +375,9 @@ static void test_retry_avoids_failed_endpoint(void **state)
     /* Two tries: a get that meets the learner first must take its second one elsewhere, also
      * while other threads' gets move the round-robin on. */
     etcd_client *c = retry_client(eps, 2, 0);
+    int voter_port = eh_member_client_port(itest_cluster, 0);
+    long voter_before = sc_kv_calls(voter_port, "Range");
+    assert_true(voter_before >= 0);
     long before = learner_calls(range_line);
     reader_job jobs[READERS];
     pthread_t th[READERS];
@@ -391,8 +394,12 @@ static void test_retry_avoids_failed_endpoint(void **state)
         failures += jobs[i].failures;
     }
     long calls = learner_calls(range_line) - before;
-    print_message("AVOID gets=%d failures=%d learner_calls=%ld\n", READERS * READS_EACH, failures, calls);
+    long voter_calls = sc_kv_calls(voter_port, "Range") - voter_before;
+    print_message("AVOID gets=%d failures=%d learner_calls=%ld voter_calls=%ld\n", READERS * READS_EACH, failures,
+                  calls, voter_calls);
     assert_int_equal(failures, 0);
+    /* Each get was served once, by the voting member. */
+    assert_int_equal(voter_calls, READERS * READS_EACH);
     /* The learner was in the rotation, and met at most once per get. */
     assert_true(calls > 0);
     assert_true(calls <= READERS * READS_EACH);
