@@ -16,6 +16,7 @@
 static const ProtobufCServiceDescriptor *const service_descriptors[ETCD_SVC_COUNT] = {
     [ETCD_SVC_KV] = &etcdserverpb__kv__descriptor,
     [ETCD_SVC_CLUSTER] = &etcdserverpb__cluster__descriptor,
+    [ETCD_SVC_LEASE] = &etcdserverpb__lease__descriptor,
 };
 
 static void client_destroy(etcd_client *c)
@@ -27,6 +28,8 @@ static void client_destroy(etcd_client *c)
     etcd_context_stop_streams(ctx);
     if (c->watcher_ready)
         etcd_watcher_destroy(&c->watcher);
+    if (c->lease_ready)
+        etcd_lease_destroy(&c->lease);
     etcd_ready_gate_close(ctx->gate);
     /* Channels go before the loop: gRPC finishes their internal work on its own threads, and the
      * loop drains the connectivity watches still armed. */
@@ -112,6 +115,9 @@ etcd_code etcd_client_new(const etcd_config *cfg, etcd_client **out, etcd_error 
     etcd_watcher_init(&c->watcher, ctx, cfg->watch_buffer_bytes);
     c->watcher_ready = true;
     ctx->watcher = &c->watcher;
+    c->lease_ready = etcd_lease_init(&c->lease, ctx);
+    if (!c->lease_ready)
+        return fail_new(c, err, ETCD_E_INTERNAL, "the Lease service descriptor lacks a method");
     if (!etcd_remote_kv_init(&c->kv, ctx))
         return fail_new(c, err, ETCD_E_INTERNAL, "the KV service descriptor lacks a method");
     if (cfg->dial_blocking)
@@ -168,6 +174,11 @@ void etcd_client_free(etcd_client *c)
 etcd_watcher *etcd_client_watcher(etcd_client *c)
 {
     return c ? &c->watcher : NULL;
+}
+
+etcd_lease *etcd_client_lease(etcd_client *c)
+{
+    return c ? &c->lease : NULL;
 }
 
 etcd_kv *etcd_client_kv(etcd_client *c)

@@ -8,6 +8,7 @@
 
 #include "context.h"
 #include "kv/kv_remote.h"
+#include "lease/lease_internal.h"
 #include "watch/watch_internal.h"
 #include "retry/policy.h"
 #include "transport/channel.h"
@@ -30,6 +31,8 @@ struct etcd_client {
     etcd_remote_kv kv;
     etcd_watcher watcher;
     bool watcher_ready;
+    etcd_lease lease;
+    bool lease_ready;
     etcd_config cfg;                /* copy; cfg.endpoints is NULL */
 
     pthread_t sync_thread;          /* auto-sync, when enabled */

@@ -24,6 +24,7 @@ struct etcd_delivery;
 typedef enum etcd_service_id {
     ETCD_SVC_KV,
     ETCD_SVC_CLUSTER,
+    ETCD_SVC_LEASE,
     ETCD_SVC_COUNT
 } etcd_service_id;
 

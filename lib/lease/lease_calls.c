@@ -17,6 +17,7 @@ bool etcd_lease_init(etcd_lease *l, etcd_context *ctx)
     memset(l, 0, sizeof *l);
     l->ctx = ctx;
     pthread_mutex_init(&l->mu, NULL);
+    etcd_lease_keeper_init(l);
     for (int i = 0; i < 4; i++) {
         const ProtobufCMethodDescriptor *m =
             protobuf_c_service_descriptor_get_method_by_name(&etcdserverpb__lease__descriptor, method_names[i]);

@@ -26,6 +26,8 @@ struct etcd_lease {
 };
 
 bool etcd_lease_init(etcd_lease *l, etcd_context *ctx);
+/* The keepalive loop's part of init (lib/lease/keeper.c). */
+void etcd_lease_keeper_init(etcd_lease *l);
 void etcd_lease_destroy(etcd_lease *l);
 /* Submits a renew-once call through the keepalive stream (lib/lease/keeper.c). */
 etcd_code etcd_lease_keep_alive_once_submit(etcd_lease *l, int64_t id, etcd_callback cb, void *user_data,

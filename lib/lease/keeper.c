@@ -1,0 +1,542 @@
+/*
+ * The keepalive loop: every kept lease of a client (and every renew-once call) on one
+ * LeaseKeepAlive stream. Each kept lease has one timer, armed for its next renewal (a third of
+ * its TTL after the last answer) or its local expiry, whichever is first; at expiry with no
+ * answer the lease is lost, exactly once, and never renewed after. The stream carries
+ * require-leader, as clientv3's does, so a member without a leader cannot keep leases "alive".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "call/call.h"
+#include "error/error_internal.h"
+#include "kv/response_internal.h"
+#include "lease_internal.h"
+#include "rpc.pb-c.h"
+#include "transport/decode.h"
+#include "transport/stream.h"
+
+static const char keepalive_path[] = "/etcdserverpb.Lease/LeaseKeepAlive";
+
+enum { L_IDLE, L_CONNECTING, L_OPEN };
+typedef enum kkind { K_KEEP, K_ONCE } kkind;
+
+/* Far enough away never to fire, near enough not to overflow the loop's arithmetic. */
+#define NO_DEADLINE_MS (INT64_MAX / 4)
+/* Until the first renewal is answered the TTL is unknown: give the answer this long. */
+#define FIRST_ANSWER_MS 30000
+#define MIN_RENEW_MS 500
+
+struct kept {
+    etcd_call base;                 /* first: the handle is the kept lease */
+    etcd_lease *l;
+    kkind kind;
+    int64_t id;
+    bool renewals;                  /* deliver every renewal, not only the end */
+    bool ended;
+    int64_t expiry_ms;              /* local expiry estimate; 0 until the first answer */
+    int64_t first_sent_ms;          /* when the first renewal went out, for FIRST_ANSWER_MS */
+    int64_t pending_since_ms;       /* send time of the oldest unanswered renewal; 0: none */
+    int64_t next_renew_ms;
+    int64_t deadline_ms;            /* K_ONCE: the call's deadline; 0: none */
+    etcd_timer timer;
+    etcd_timer cancel_timer;
+    kept *hnext;
+};
+
+typedef struct outbox {
+    etcd_delivery *head, *tail;
+} outbox;
+
+static void outbox_add(outbox *o, etcd_delivery *d)
+{
+    d->next = NULL;
+    if (o->tail)
+        o->tail->next = d;
+    else
+        o->head = d;
+    o->tail = d;
+}
+
+static void outbox_flush(etcd_context *ctx, outbox *o)
+{
+    etcd_delivery *d = o->head;
+    o->head = o->tail = NULL;
+    while (d) {
+        etcd_delivery *next = d->next;
+        if (!etcd_context_deliver_stream(ctx, d))
+            etcd_delivery_run(d);
+        d = next;
+    }
+}
+
+static void free_delivery(etcd_delivery *d)
+{
+    free(d);
+}
+
+/* ---- the table ---- */
+
+static size_t bucket(const etcd_lease *l, int64_t id)
+{
+    return (size_t)((uint64_t)id * 0x9e3779b97f4a7c15u >> 32) & (l->nbuckets - 1);
+}
+
+static bool table_add(etcd_lease *l, kept *k)
+{
+    if (l->count + 1 > l->nbuckets) {
+        size_t nb = l->nbuckets ? l->nbuckets * 2 : 64;
+        kept **t = calloc(nb, sizeof *t);
+        if (!t)
+            return false;
+        size_t old = l->nbuckets;
+        kept **ot = l->table;
+        l->table = t;
+        l->nbuckets = nb;
+        for (size_t i = 0; i < old; i++)
+            for (kept *x = ot[i], *next; x; x = next) {
+                next = x->hnext;
+                size_t b = bucket(l, x->id);
+                x->hnext = t[b];
+                t[b] = x;
+            }
+        free(ot);
+    }
+    size_t b = bucket(l, k->id);
+    k->hnext = l->table[b];
+    l->table[b] = k;
+    l->count++;
+    return true;
+}
+
+static void table_remove(etcd_lease *l, kept *k)
+{
+    for (kept **p = &l->table[bucket(l, k->id)]; *p; p = &(*p)->hnext)
+        if (*p == k) {
+            *p = k->hnext;
+            l->count--;
+            return;
+        }
+}
+
+/* ---- ending ---- */
+
+static void end_kept(kept *k, etcd_code code, etcd_response *resp, const char *why, outbox *o)
+{
+    if (k->ended)
+        return;
+    etcd_lease *l = k->l;
+    k->ended = true;
+    etcd_cancel_clear_hook(&k->base.cancel);
+    etcd_loop_timer_cancel(l->ctx->loop, &k->timer);
+    etcd_loop_timer_cancel(l->ctx->loop, &k->cancel_timer);
+    table_remove(l, k);
+    k->base.final.code = code;
+    k->base.final.resp = resp;
+    k->base.final.err = code == ETCD_OK ? NULL
+                                        : etcd_error_new_call(code, code, -1, why, NULL,
+                                                              k->kind == K_KEEP ? "lease keep-alive" : "lease keep-alive-once");
+    outbox_add(o, &k->base.final);
+}
+
+static void lost(kept *k, outbox *o)
+{
+    char why[128];
+    snprintf(why, sizeof why, "lease %lld: no renewal was answered before its TTL ran out", (long long)k->id);
+    end_kept(k, ETCD_E_LEASE_LOST, NULL, why, o);
+}
+
+/* ---- renewing ---- */
+
+static bool send_renew(etcd_lease *l, kept *k, int64_t now)
+{
+    Etcdserverpb__LeaseKeepAliveRequest req = ETCDSERVERPB__LEASE_KEEP_ALIVE_REQUEST__INIT;
+    req.id = k->id;
+    size_t n = protobuf_c_message_get_packed_size(&req.base);
+    grpc_slice sl = grpc_slice_malloc(n);
+    protobuf_c_message_pack(&req.base, GRPC_SLICE_START_PTR(sl));
+    if (!etcd_stream_send(l->stream, sl))
+        return false;
+    if (!k->pending_since_ms)
+        k->pending_since_ms = now;
+    if (!k->first_sent_ms)
+        k->first_sent_ms = now;
+    return true;
+}
+
+/* The moment this kept lease's TTL is known to have run out. */
+static int64_t give_up_at(const kept *k)
+{
+    if (k->kind == K_ONCE)
+        return k->deadline_ms ? k->deadline_ms : NO_DEADLINE_MS;
+    if (k->expiry_ms)
+        return k->expiry_ms;
+    return k->first_sent_ms ? k->first_sent_ms + FIRST_ANSWER_MS : NO_DEADLINE_MS;
+}
+
+static void arm(etcd_lease *l, kept *k)
+{
+    int64_t when = give_up_at(k);
+    if (k->kind == K_KEEP && k->next_renew_ms && k->next_renew_ms < when)
+        when = k->next_renew_ms;
+    etcd_loop_timer_cancel(l->ctx->loop, &k->timer);
+    etcd_loop_timer_add(l->ctx->loop, &k->timer, when);
+}
+
+/* Renews now if the stream is open and no renewal is overdue, then re-arms. Locked, loop thread. */
+static void renew(etcd_lease *l, kept *k, outbox *o)
+{
+    int64_t now = etcd_now_ms();
+    if (now >= give_up_at(k)) {
+        if (k->kind == K_ONCE)
+            end_kept(k, ETCD_E_DEADLINE, NULL, "deadline exceeded waiting for the keep-alive answer", o);
+        else
+            lost(k, o);
+        return;
+    }
+    if (l->state == L_OPEN && (!k->pending_since_ms || now - k->pending_since_ms >= MIN_RENEW_MS * 2))
+        send_renew(l, k, now);
+    /* The next renewal goes when the answer has set it; till then only the give-up time counts. */
+    if (k->next_renew_ms <= now)
+        k->next_renew_ms = 0;
+    arm(l, k);
+}
+
+static void kept_timer_fired(etcd_timer *t)
+{
+    kept *k = (kept *)((char *)t - offsetof(kept, timer));
+    etcd_lease *l = k->l;
+    outbox o = {0};
+    pthread_mutex_lock(&l->mu);
+    if (!k->ended)
+        renew(l, k, &o);
+    pthread_mutex_unlock(&l->mu);
+    outbox_flush(l->ctx, &o);
+}
+
+/* ---- the stream ---- */
+
+static void lease_connect(etcd_lease *l, outbox *o);
+
+static void arm_lease_timer(etcd_lease *l, int64_t when_ms)
+{
+    if (l->timer_armed)
+        etcd_loop_timer_cancel(l->ctx->loop, &l->timer);
+    l->timer_armed = etcd_loop_timer_add(l->ctx->loop, &l->timer, when_ms);
+}
+
+static void lease_timer_fired(etcd_timer *t)
+{
+    etcd_lease *l = (etcd_lease *)((char *)t - offsetof(etcd_lease, timer));
+    outbox o = {0};
+    pthread_mutex_lock(&l->mu);
+    l->timer_armed = false;
+    if (l->parked) {
+        etcd_ready_gate_cancel(l->ctx->gate, &l->waiter);
+        l->parked = false;
+    }
+    if (l->state == L_CONNECTING)
+        lease_connect(l, &o);
+    pthread_mutex_unlock(&l->mu);
+    outbox_flush(l->ctx, &o);
+}
+
+static void lease_ready(etcd_ready_waiter *w)
+{
+    etcd_lease *l = (etcd_lease *)((char *)w - offsetof(etcd_lease, waiter));
+    outbox o = {0};
+    pthread_mutex_lock(&l->mu);
+    l->parked = false;
+    if (l->state == L_CONNECTING)
+        lease_connect(l, &o);
+    pthread_mutex_unlock(&l->mu);
+    outbox_flush(l->ctx, &o);
+}
+
+static void end_all(etcd_lease *l, etcd_code code, const char *why, outbox *o)
+{
+    for (size_t b = 0; b < l->nbuckets; b++)
+        while (l->table[b])
+            end_kept(l->table[b], code, NULL, why, o);
+    l->state = L_IDLE;
+}
+
+static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *arg);
+static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg);
+static const etcd_stream_handler handler = {on_message, on_end};
+
+static void lease_connect(etcd_lease *l, outbox *o)
+{
+    etcd_context *ctx = l->ctx;
+    if (etcd_transport_closing(ctx->transport)) {
+        end_all(l, ETCD_E_CANCELLED, "the client is closing", o);
+        return;
+    }
+    if (l->count == 0) {
+        l->state = L_IDLE;
+        return;
+    }
+    bool ready;
+    etcd_endpoint *ep = etcd_endpoint_set_pick(ctx->eps, l->last, &ready);
+    if (!ep || !ready) {
+        etcd_endpoint_unref(ep);
+        if (etcd_ready_gate_wait(ctx->gate, &l->waiter) == ETCD_READY_PARKED) {
+            l->parked = true;
+            arm_lease_timer(l, NO_DEADLINE_MS);
+            return;
+        }
+        arm_lease_timer(l, etcd_now_ms() + 25);
+        return;
+    }
+    etcd_stream_opts so = {.require_leader = true};
+    etcd_stream *s = NULL;
+    etcd_code rc = etcd_stream_start(ctx->transport, ep, keepalive_path, &so, &handler, l, &s, NULL);
+    etcd_endpoint_unref(ep);
+    if (rc != ETCD_OK) {
+        if (rc == ETCD_E_CANCELLED)
+            end_all(l, ETCD_E_CANCELLED, "the client is closing", o);
+        else
+            arm_lease_timer(l, etcd_now_ms() + 100);
+        return;
+    }
+    l->stream = s;
+    l->state = L_OPEN;
+    /* A new stream renews every kept lease at once. */
+    int64_t now = etcd_now_ms();
+    for (size_t b = 0; b < l->nbuckets; b++)
+        for (kept *k = l->table[b]; k; k = k->hnext) {
+            k->pending_since_ms = k->pending_since_ms ? k->pending_since_ms : 0;
+            send_renew(l, k, now);
+        }
+}
+
+static void kick(etcd_lease *l)
+{
+    if (l->state != L_IDLE)
+        return;
+    l->state = L_CONNECTING;
+    l->failures = 0;
+    arm_lease_timer(l, 0);
+}
+
+static int64_t backoff_ms(int failures)
+{
+    if (failures <= 1)
+        return 0;
+    int64_t ms = 50;
+    for (int i = 2; i < failures && ms < 1000; i++)
+        ms *= 2;
+    return ms > 1000 ? 1000 : ms;
+}
+
+static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg)
+{
+    (void)st;
+    etcd_lease *l = arg;
+    outbox o = {0};
+    pthread_mutex_lock(&l->mu);
+    if (l->stream == s) {
+        l->stream = NULL;
+        etcd_endpoint_unref(l->last);
+        l->last = etcd_endpoint_ref(etcd_stream_endpoint(s));
+        if (etcd_transport_closing(l->ctx->transport)) {
+            end_all(l, ETCD_E_CANCELLED, "the client is closing", &o);
+        } else if (l->count == 0) {
+            l->state = L_IDLE;
+        } else {
+            /* Kept leases keep their expiry: a stream that is down renews nothing. */
+            l->state = L_CONNECTING;
+            l->failures++;
+            arm_lease_timer(l, etcd_now_ms() + backoff_ms(l->failures));
+        }
+    }
+    pthread_mutex_unlock(&l->mu);
+    etcd_stream_unref(s);
+    outbox_flush(l->ctx, &o);
+}
+
+static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *arg)
+{
+    etcd_lease *l = arg;
+    etcd_arena *arena;
+    etcd_code code;
+    const char *why;
+    Etcdserverpb__LeaseKeepAliveResponse *r = (Etcdserverpb__LeaseKeepAliveResponse *)etcd_decode_bytes(
+        &etcdserverpb__lease_keep_alive_response__descriptor, data, len, &arena, &code, &why);
+    if (!r) {
+        etcd_stream_cancel(s);
+        return false;
+    }
+    int64_t id = r->id, ttl = r->ttl;
+    etcd_arena_free(arena);
+    outbox o = {0};
+    pthread_mutex_lock(&l->mu);
+    if (l->stream == s && l->nbuckets) {
+        l->failures = 0;
+        int64_t now = etcd_now_ms();
+        kept *k = l->table[bucket(l, id)], *next;
+        for (; k; k = next) {
+            next = k->hnext;
+            if (k->id != id || k->ended)
+                continue;
+            if (ttl <= 0) {
+                char msg[96];
+                snprintf(msg, sizeof msg, "lease %lld expired or was revoked", (long long)id);
+                end_kept(k, ETCD_E_LEASE_NOT_FOUND, NULL, msg, &o);
+                continue;
+            }
+            /* Counted from when the renewal was sent: the server's TTL started no earlier. */
+            int64_t sent = k->pending_since_ms ? k->pending_since_ms : now;
+            k->pending_since_ms = 0;
+            k->expiry_ms = sent + ttl * 1000;
+            int64_t every = ttl * 1000 / 3;
+            k->next_renew_ms = now + (every > MIN_RENEW_MS ? every : MIN_RENEW_MS);
+            etcd_response *resp = NULL;
+            if (k->kind == K_ONCE || k->renewals) {
+                etcd_arena *a;
+                Etcdserverpb__LeaseKeepAliveResponse *copy = (Etcdserverpb__LeaseKeepAliveResponse *)etcd_decode_bytes(
+                    &etcdserverpb__lease_keep_alive_response__descriptor, data, len, &a, &code, &why);
+                resp = copy ? etcd_response_new_kind(ETCD_RESPONSE_LEASE_KEEP_ALIVE, &copy->base, a) : NULL;
+            }
+            if (k->kind == K_ONCE) {
+                if (resp)
+                    end_kept(k, ETCD_OK, resp, NULL, &o);
+                else
+                    end_kept(k, ETCD_E_NOMEM, NULL, "out of memory reading the answer", &o);
+                continue;
+            }
+            if (resp) {
+                etcd_delivery *d = calloc(1, sizeof *d);
+                if (d) {
+                    d->call = &k->base;
+                    d->code = ETCD_OK;
+                    d->resp = resp;
+                    d->release = free_delivery;
+                    outbox_add(&o, d);
+                } else {
+                    etcd_response_free(resp);
+                }
+            }
+            arm(l, k);
+        }
+    }
+    pthread_mutex_unlock(&l->mu);
+    outbox_flush(l->ctx, &o);
+    return true;
+}
+
+/* ---- cancel ---- */
+
+static void cancel_fired(etcd_timer *t)
+{
+    kept *k = (kept *)((char *)t - offsetof(kept, cancel_timer));
+    etcd_lease *l = k->l;
+    outbox o = {0};
+    pthread_mutex_lock(&l->mu);
+    end_kept(k, ETCD_E_CANCELLED, NULL, "cancelled", &o);
+    pthread_mutex_unlock(&l->mu);
+    outbox_flush(l->ctx, &o);
+}
+
+static void cancel_hook(void *arg)
+{
+    kept *k = arg;
+    etcd_loop_timer_add(k->l->ctx->loop, &k->cancel_timer, 0);
+}
+
+/* ---- starting ---- */
+
+static void kept_destroy(etcd_call *c)
+{
+    free(c);
+}
+
+static etcd_code submit(etcd_lease *l, kkind kind, int64_t id, int renewals, etcd_callback cb, void *user_data,
+                        etcd_call **call, etcd_error **err)
+{
+    const char *what = kind == K_KEEP ? "lease keep-alive" : "lease keep-alive-once";
+    if (call)
+        *call = NULL;
+    if (!l || !cb)
+        return etcd_error_set(err, ETCD_E_INVALID_ARGUMENT, "%s: %s is NULL", what, l ? "callback" : "lease interface");
+    if (id <= 0)
+        return etcd_error_set(err, ETCD_E_INVALID_ARGUMENT, "%s: ID must be > 0", what);
+    kept *k = calloc(1, sizeof *k);
+    if (!k)
+        return etcd_error_set(err, ETCD_E_NOMEM, "%s: out of memory", what);
+    etcd_call_init(&k->base, l->ctx, cb, user_data, call != NULL);
+    k->base.destroy = kept_destroy;
+    k->l = l;
+    k->kind = kind;
+    k->id = id;
+    k->renewals = renewals != 0;
+    k->timer.fire = kept_timer_fired;
+    k->timer.heap_index = SIZE_MAX;
+    k->cancel_timer.fire = cancel_fired;
+    k->cancel_timer.heap_index = SIZE_MAX;
+    if (kind == K_ONCE)
+        k->deadline_ms = etcd_context_deadline(l->ctx, 0);
+    etcd_code rc = etcd_context_begin(l->ctx, err);
+    if (rc != ETCD_OK) {
+        atomic_store(&k->base.refs, 1);
+        etcd_call_unref(&k->base);
+        return rc;
+    }
+    pthread_mutex_lock(&l->mu);
+    if (!table_add(l, k)) {
+        pthread_mutex_unlock(&l->mu);
+        atomic_store(&k->base.refs, 1);
+        etcd_call_unref(&k->base);
+        etcd_context_end(l->ctx);
+        return etcd_error_set(err, ETCD_E_NOMEM, "%s: out of memory", what);
+    }
+    if (call)
+        *call = &k->base;
+    /* The first renewal goes out on the loop thread, like every later one. */
+    etcd_loop_timer_add(l->ctx->loop, &k->timer, 0);
+    kick(l);
+    pthread_mutex_unlock(&l->mu);
+    if (!etcd_cancel_set_hook(&k->base.cancel, cancel_hook, k))
+        cancel_hook(k);
+    etcd_call_unref(&k->base);
+    return ETCD_OK;
+}
+
+etcd_code etcd_lease_keep_alive(etcd_lease *l, int64_t id, int renewals, etcd_callback cb, void *user_data,
+                                etcd_call **call, etcd_error **err)
+{
+    return submit(l, K_KEEP, id, renewals, cb, user_data, call, err);
+}
+
+etcd_code etcd_lease_keep_alive_once_submit(etcd_lease *l, int64_t id, etcd_callback cb, void *user_data,
+                                            etcd_call **call, etcd_error **err)
+{
+    return submit(l, K_ONCE, id, 0, cb, user_data, call, err);
+}
+
+int64_t etcd_lease_keep_alive_expiry_ms(etcd_call *call)
+{
+    if (!call || call->destroy != kept_destroy)
+        return 0;
+    kept *k = (kept *)call;
+    etcd_lease *l = k->l;
+    pthread_mutex_lock(&l->mu);
+    int64_t e = k->ended ? 0 : k->expiry_ms;
+    pthread_mutex_unlock(&l->mu);
+    return e;
+}
+
+void etcd_lease_destroy(etcd_lease *l)
+{
+    etcd_endpoint_unref(l->last);
+    free(l->table);
+    pthread_mutex_destroy(&l->mu);
+}
+
+void etcd_lease_keeper_init(etcd_lease *l)
+{
+    l->timer.fire = lease_timer_fired;
+    l->timer.heap_index = SIZE_MAX;
+    l->waiter.ready = lease_ready;
+}
