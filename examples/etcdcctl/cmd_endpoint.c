@@ -168,6 +168,7 @@ ctl_command ctl_cmd_endpoint_health = {
 };
 
 static ctl_command *const endpoint_subs[] = {&ctl_cmd_endpoint_health, NULL};
+static const char *const etcdctl_endpoint_subs[] = {"health", "status", "hashkv", NULL};
 
 ctl_command ctl_cmd_endpoint = {
     .name = "endpoint",
@@ -175,5 +176,6 @@ ctl_command ctl_cmd_endpoint = {
     .short_desc = "Endpoint related commands",
     .flags = endpoint_flags,
     .subs = endpoint_subs,
+    .etcdctl_subs = etcdctl_endpoint_subs,
     .parent = &ctl_cmd_root,
 };

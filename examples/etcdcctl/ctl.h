@@ -54,6 +54,10 @@ struct ctl_command {
     flag_spec *(*flags)(void);                            /* local flags (help included) */
     int (*run)(ctl_globals *g, const ctl_strlist *args); /* NULL: only shows usage */
     ctl_command *const *subs; /* NULL-terminated, or NULL */
+    /* etcdctl's own subcommands here, in the order it registers them (NULL-terminated): a word
+     * is matched against these, as etcdctl matches it, so that an abbreviation runs only the
+     * command etcdctl would run, and suggestions name what etcdctl would name. */
+    const char *const *etcdctl_subs;
     ctl_command *parent;
 };
 

@@ -157,24 +157,34 @@ check() {
     fi
 }
 
-# expect NAME STDOUT STATUS [--input TEXT] -- ARGS...: etcdcctl alone, for what etcdctl 3.4
-# cannot do (it has no --count-only, and it crashes on lease compares).
+# expect NAME STDOUT STATUS [--input TEXT] [--err TEXT] [--env K=V] -- ARGS...: etcdcctl alone,
+# for where it differs from etcdctl 3.4 on purpose (each such difference is in the man page):
+# stdout and the exit status must be as given, and stderr must contain the --err text.
 expect() {
-    local name=$1 want=$2 status=$3 input=""
+    local name=$1 want=$2 status=$3 input="" err=""
+    local -a envs=()
     shift 3
-    if [[ $1 == --input ]]; then input=$2; shift 2; fi
+    while [[ $1 != -- ]]; do
+        case $1 in
+        --input) input=$2; shift 2 ;;
+        --err) err=$2; shift 2 ;;
+        --env) envs+=("$2"); shift 2 ;;
+        *) echo "expect $name: bad option $1" >&2; exit 2 ;;
+        esac
+    done
     shift
     local got rc
-    got=$(printf '%s' "$input" | "$NEW" "$@" 2>"$work/expect.err")
+    got=$(printf '%s' "$input" | env ${envs[@]+"${envs[@]}"} "$NEW" "$@" 2>"$work/expect.err")
     rc=$?
     # Nothing but etcdcctl's own messages may reach stderr (no sanitizer reports).
-    if [[ $got == "$want" && $rc == "$status" ]] && ! grep -q -E 'runtime error|Sanitizer' "$work/expect.err"; then
+    if [[ $got == "$want" && $rc == "$status" ]] && { [[ -z $err ]] || grep -q -F -e "$err" "$work/expect.err"; } &&
+        ! grep -q -E 'runtime error|Sanitizer' "$work/expect.err"; then
         passed=$((passed + 1))
         return
     fi
     failed=$((failed + 1))
     echo "FAIL: $name: $(printf '%q ' "$@")"
-    echo "want (status $status):"
+    echo "want (status $status, stderr with: $err):"
     printf '%s\n' "$want"
     echo "got (status $rc):"
     printf '%s\n' "$got"
@@ -450,6 +460,12 @@ check "dial-timeout bad unit" --usage -- --dial-timeout=5y get "$G/a"
 check "bad hex value" --usage -- --hex=2 get "$G/a"
 check "unknown command" -- bogus
 check "unknown command with suggestion" -- gte "$G/a"
+check "abbreviation shared with an etcdctl command" --setup reset_d --post "ref get $P/d/ --prefix --keys-only" \
+    -- d "$P/d/a"
+check "abbreviation shared with completion" -- comp 1
+check "abbreviation of one etcdctl command" -- pu "$P/k" v
+check "help for an ambiguous abbreviation" --no-stdout -- help d
+check "help by abbreviation" --usage -- he del
 check "unknown global flag" -- --bogus get "$G/a"
 check "unknown flag before command" --usage -- --bogus=1 get "$G/a"
 check "help command" --usage -- help get
@@ -534,6 +550,13 @@ ref put "$P/l" v --lease="$LEASE" >/dev/null
 expect "txn lease compare" $'SUCCESS\n\nOK' 0 --input "lease(\"$P/l\") = \"$LEASE\""$'\n\n'"put $P/l2 v"$'\n\n\n' -- txn
 expect "txn lease compare false" "FAILURE" 0 --input "lease(\"$P/l\") != \"$LEASE\""$'\n\n\n\n' -- txn
 expect "txn unknown operator" "" 3 --input $'version("k") >= "1"\n\n\n' -- txn
+# etcdctl shows the usage and exits 0 for a subcommand it does not know: a script sees success.
+expect "endpoint unknown subcommand" "" 1 --err 'unknown command "bogus" for "etcdcctl endpoint"' -- endpoint bogus
+expect "endpoint ambiguous subcommand" "" 1 --err $'Did you mean this?\n\thealth\n\thashkv' -- endpoint h
+expect "endpoint status" "" 1 --err "\"endpoint status\" command is not implemented" -- endpoint status
+expect "endpoint hashkv" "" 1 --err "\"endpoint hashkv\" command is not implemented" -- endpoint hashkv
+expect "etcdctl command not implemented" "" 1 --err "\"watch\" command is not implemented" -- watch k
+expect "abbreviation of an etcdctl command not implemented" "" 1 --err "\"watch\" command is not implemented" -- wat k
 
 echo "$passed passed, $failed failed"
 [[ $failed == 0 ]]
