@@ -34,8 +34,7 @@ static flag_spec *health_flags(void)
 
 typedef struct probe {
     const ctl_globals *g;
-    const char *shown; /* the endpoint as given */
-    char *target;      /* trimmed, for the library */
+    const char *endpoint; /* as given: shown and dialled as it is */
     ctl_health *results;
     size_t *done;
     pthread_mutex_t *lock;
@@ -48,6 +47,14 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static bool has_space(const char *s)
+{
+    for (; *s; s++)
+        if (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+            return true;
+    return false;
+}
+
 /* Connects and reads "health" within --command-timeout (the dial also within --dial-timeout). */
 static etcd_code health_read(const ctl_globals *g, const char *target, etcd_client **client, etcd_error **err)
 {
@@ -58,6 +65,15 @@ static etcd_code health_read(const ctl_globals *g, const char *target, etcd_clie
     int64_t dial = budget;
     if (g->dial_timeout > 0 && ctl_ns_to_ms(g->dial_timeout) < budget)
         dial = ctl_ns_to_ms(g->dial_timeout);
+    if (has_space(target)) {
+        /* etcdctl checks each endpoint exactly as given, unlike its other commands, which trim
+         * them: an address with a space never connects, and the check runs out of time. The
+         * library would trim it, so wait as a dial to an unreachable address waits. */
+        struct timespec ts = {dial / 1000, (dial % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+        return ETCD_E_DEADLINE;
+    }
     etcd_code rc = ctl_dial(g, target, dial, client, err);
     if (rc != ETCD_OK)
         return rc;
@@ -80,7 +96,7 @@ static void *check_endpoint(void *arg)
     etcd_client *client = NULL;
     etcd_error *err = NULL;
     int64_t t0 = now_ns();
-    etcd_code rc = health_read(p->g, p->target, &client, &err);
+    etcd_code rc = health_read(p->g, p->endpoint, &client, &err);
     int64_t took = now_ns() - t0;
     bool healthy = rc == ETCD_OK || (err && etcd_error_cause(err) == ETCD_E_PERMISSION_DENIED);
     if (!healthy)
@@ -90,19 +106,13 @@ static void *check_endpoint(void *arg)
 
     pthread_mutex_lock(p->lock);
     ctl_health *h = &p->results[(*p->done)++];
-    h->endpoint = ctl_xstrdup(p->shown);
+    h->endpoint = ctl_xstrdup(p->endpoint);
     h->healthy = healthy;
     h->took_ns = took;
     h->error = healthy ? NULL : ctl_xstrdup(buf_str(&text));
     pthread_mutex_unlock(p->lock);
     buf_free(&text);
     return NULL;
-}
-
-static void trimmed(const char *s, size_t n, ctl_buf *out)
-{
-    go_trim_space(&s, &n);
-    buf_add(out, s, n);
 }
 
 static int run_health(ctl_globals *g, const ctl_strlist *args)
@@ -120,10 +130,7 @@ static int run_health(ctl_globals *g, const ctl_strlist *args)
     bool *started = ctl_xcalloc(n, sizeof *started);
     pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     for (size_t i = 0; i < n; i++) {
-        ctl_buf t = {0};
-        trimmed(g->endpoints.items[i], g->endpoints.lens[i], &t);
-        probes[i] = (probe){g, g->endpoints.items[i], ctl_xstrdup(buf_str(&t)), results, &done, &lock};
-        buf_free(&t);
+        probes[i] = (probe){g, g->endpoints.items[i], results, &done, &lock};
         started[i] = pthread_create(&threads[i], NULL, check_endpoint, &probes[i]) == 0;
         if (!started[i])
             check_endpoint(&probes[i]);
@@ -146,7 +153,6 @@ static int run_health(ctl_globals *g, const ctl_strlist *args)
     }
     buf_free(&out);
     for (size_t i = 0; i < n; i++) {
-        free(probes[i].target);
         free(results[i].endpoint);
         free(results[i].error);
     }

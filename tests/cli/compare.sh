@@ -511,6 +511,10 @@ check "endpoint health unhealthy" --no-env -- --endpoints="$EP,127.0.0.1:1" --di
     --command-timeout=1s endpoint health
 check "endpoint health unhealthy json" --no-env -- --endpoints="127.0.0.1:1,$EP" --dial-timeout=300ms \
     --command-timeout=1s -w json endpoint health
+check "endpoint health endpoint with spaces" --no-env -- --endpoints="$EP, $EP " --dial-timeout=300ms \
+    --command-timeout=1s endpoint health
+check "endpoint health endpoint with spaces json" --no-env -- --endpoints=" $EP" --dial-timeout=300ms \
+    --command-timeout=1s -w json endpoint health
 check "endpoint health no endpoints" --no-env -- --endpoints= endpoint health
 check "endpoint health no endpoints json" --no-env -- --endpoints= -w json endpoint health
 check "endpoint health unsupported format" --no-env -- --endpoints="$EP" -w yaml endpoint health
