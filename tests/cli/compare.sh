@@ -258,6 +258,9 @@ check "put ignore-lease and lease" -- put "$P/k" v --ignore-lease --lease="$LEAS
 check "put empty key" -- put "" v
 check "put bool flag value" --setup reset_k -- put "$P/k" v2 --prev-kv=false
 check "put bad bool flag value" --usage -- put "$P/k" v2 --prev-kv=maybe
+big_value=$(head -c 2100000 /dev/zero | tr '\0' v)
+check "put over the client's message limit" --input "$big_value" -- put "$P/k"
+check "put over the server's request limit" --input "${big_value:0:1600000}" -- put "$P/k"
 check "put help" --usage -- put --help
 check "put -h" --usage -- put -h
 
