@@ -41,6 +41,10 @@ typedef struct ctl_globals {
     int64_t keepalive_timeout;
     const char *write_out;
     bool hex;
+    /* Security settings etcdctl has and etcdcctl does not implement yet: they are parsed as
+     * etcdctl parses them, and refused when set (see ctl_setup()). */
+    const char *user, *password, *cert, *key, *cacert, *discovery_srv, *discovery_srv_name;
+    bool insecure_transport, insecure_skip_tls_verify, insecure_discovery;
     flag_spec *flags;  /* the global flags, bound to the fields above */
     ctl_format format; /* decided by ctl_setup() */
 } ctl_globals;

@@ -453,6 +453,13 @@ check "write-out env and flag" --env ETCDCTL_WRITE_OUT=json -- -w simple get "$G
 check "unknown env variable" --env ETCDCTL_FOO=bar -- get "$G/a"
 check "empty env variable" --env ETCDCTL_HEX= -- get "$G/a"
 check "api env 3" --env ETCDCTL_API=3 -- get "$G/a"
+check "security defaults in the environment" --env ETCDCTL_INSECURE_TRANSPORT=true \
+    --env ETCDCTL_INSECURE_SKIP_TLS_VERIFY=false --env ETCDCTL_INSECURE_DISCOVERY=true -- get "$G/a"
+check "security defaults as flags" -- --insecure-transport --insecure-skip-tls-verify=false get "$G/a"
+check "empty user and discovery" -- --user= --password= -d "" --discovery-srv-name= get "$G/a"
+check "empty cert" -- --cert= get "$G/a"
+check "empty key" -- --key "" get "$G/a"
+check "empty cacert" -- --cacert= get "$G/a"
 check "dial-timeout" -- --dial-timeout=1s get "$G/a"
 check "dial-timeout compound" -- --dial-timeout 1m1.5s get "$G/a"
 check "command-timeout" -- --command-timeout=10s get "$G/a"
@@ -564,6 +571,44 @@ expect "endpoint status" "" 1 --err "\"endpoint status\" command is not implemen
 expect "endpoint hashkv" "" 1 --err "\"endpoint hashkv\" command is not implemented" -- endpoint hashkv
 expect "etcdctl command not implemented" "" 1 --err "\"watch\" command is not implemented" -- watch k
 expect "abbreviation of an etcdctl command not implemented" "" 1 --err "\"watch\" command is not implemented" -- wat k
+
+# Authentication, TLS and DNS discovery are not implemented: setting them must stop the command
+# before anything is sent (etcdctl would authenticate, encrypt, or look the endpoints up).
+refused() { # NAME TEXT [expect options] -- ARGS...: refused, with TEXT on stderr, $P/refused not written
+    local name=$1 text=$2
+    shift 2
+    expect "$name" "" 4 --err "$text: " "$@"
+    if [[ -n $(ref get "$P/refused") ]]; then
+        failed=$((failed + 1))
+        echo "FAIL: $name: the put was sent"
+        ref del "$P/refused" >/dev/null
+    fi
+}
+refused "user flag" "--user" -- --user root:secret put "$P/refused" v
+refused "password flag" "--password" -- --user= --password secret put "$P/refused" v
+refused "cert flag" "--cert" -- --cert /dev/null put "$P/refused" v
+refused "key flag" "--key" -- --key=/dev/null put "$P/refused" v
+refused "cacert flag" "--cacert" -- --cacert /dev/null put "$P/refused" v
+refused "insecure-transport=false" "--insecure-transport=false" -- --insecure-transport=false put "$P/refused" v
+refused "insecure-skip-tls-verify" "--insecure-skip-tls-verify=true" -- --insecure-skip-tls-verify \
+    put "$P/refused" v
+refused "discovery-srv shorthand" "--discovery-srv" -- -d example.com put "$P/refused" v
+refused "ETCDCTL_USER" "ETCDCTL_USER" --env ETCDCTL_USER=root:secret -- put "$P/refused" v
+refused "ETCDCTL_PASSWORD" "ETCDCTL_PASSWORD" --env ETCDCTL_PASSWORD=secret -- put "$P/refused" v
+refused "ETCDCTL_CERT" "ETCDCTL_CERT" --env ETCDCTL_CERT=/dev/null -- put "$P/refused" v
+refused "ETCDCTL_KEY" "ETCDCTL_KEY" --env ETCDCTL_KEY=/dev/null -- put "$P/refused" v
+refused "ETCDCTL_CACERT" "ETCDCTL_CACERT" --env ETCDCTL_CACERT=/dev/null -- put "$P/refused" v
+refused "ETCDCTL_INSECURE_TRANSPORT" "ETCDCTL_INSECURE_TRANSPORT" --env ETCDCTL_INSECURE_TRANSPORT=false \
+    -- put "$P/refused" v
+refused "ETCDCTL_INSECURE_SKIP_TLS_VERIFY" "ETCDCTL_INSECURE_SKIP_TLS_VERIFY" \
+    --env ETCDCTL_INSECURE_SKIP_TLS_VERIFY=true -- put "$P/refused" v
+refused "ETCDCTL_INSECURE_DISCOVERY" "ETCDCTL_INSECURE_DISCOVERY" --env ETCDCTL_INSECURE_DISCOVERY=false \
+    -- put "$P/refused" v
+refused "ETCDCTL_DISCOVERY_SRV" "ETCDCTL_DISCOVERY_SRV" --env ETCDCTL_DISCOVERY_SRV=example.com -- put "$P/refused" v
+refused "txn with --user" "--user" --input $'\nput '"$P/refused"$' v\n\n\n' -- --user root txn
+expect "user flag value is not a command" "" 4 --err "--user: " -- --user del get "$G/a"
+expect "compaction with --user" "" 4 --err "--user: " -- --user root compaction 1
+expect "endpoint health with --cacert" "" 4 --err "--cacert: " -- --cacert /dev/null endpoint health
 
 echo "$passed passed, $failed failed"
 [[ $failed == 0 ]]
