@@ -37,7 +37,7 @@ static void read_stdin(ctl_buf *out)
         buf_add(out, chunk, (size_t)n);
 }
 
-int put_build(const put_opts *o, const ctl_strlist *args, bool in_txn, ctl_request *req)
+int put_build(const put_opts *o, const ctl_strlist *args, ctl_request *req)
 {
     req->op = NULL;
     req->server_error = NULL;
@@ -49,9 +49,8 @@ int put_build(const put_opts *o, const ctl_strlist *args, bool in_txn, ctl_reque
     if (!o->ignore_value && args->n > 1) {
         buf_add(&value, args->items[1], args->lens[1]);
     } else if (!o->ignore_value) {
-        /* Inside a txn, stdin is the txn itself (and etcdctl finds nothing left there). */
-        if (!in_txn)
-            read_stdin(&value);
+        /* Inside a txn too, as etcdctl does: it gets what the txn's reader has not read ahead. */
+        read_stdin(&value);
         if (value.len == 0) {
             buf_free(&value);
             return ctl_fail(CTL_EXIT_BAD_ARGS, NEEDS_ARGS);
@@ -102,7 +101,7 @@ static flag_spec *put_flags(void)
 static int run_put(ctl_globals *g, const ctl_strlist *args)
 {
     ctl_request req;
-    int rc = put_build(&opts, args, false, &req);
+    int rc = put_build(&opts, args, &req);
     return ctl_execute_and_display(g, &req, rc);
 }
 

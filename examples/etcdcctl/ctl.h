@@ -171,16 +171,17 @@ typedef struct del_opts {
 void put_bind_flags(put_opts *o, flag_spec *out);
 void get_bind_flags(get_opts *o, flag_spec *out);
 void del_bind_flags(del_opts *o, flag_spec *out);
-/* Check the arguments and build the request as etcdctl's put/get/del do. in_txn: inside a txn,
- * where put cannot read its value from stdin. Return 0, or an exit status after printing why. */
-int put_build(const put_opts *o, const ctl_strlist *args, bool in_txn, ctl_request *req);
+/* Check the arguments and build the request as etcdctl's put/get/del do (put without a value
+ * reads the rest of stdin, inside a txn as well). Return 0, or an exit status after printing why. */
+int put_build(const put_opts *o, const ctl_strlist *args, ctl_request *req);
 int get_build(const get_opts *o, const ctl_strlist *args, ctl_request *req);
 int del_build(const del_opts *o, const ctl_strlist *args, ctl_request *req);
 
 /* --- txn_parse.c --- */
 /* One compare line ("value(\"k\") = \"v\""), as etcdctl parses it. Returns 0, or an exit
- * status after printing why. */
-int txn_parse_compare(const char *line, size_t len, etcd_cmp **out);
+ * status after printing why. A compare on the empty key, which etcd refuses and the library
+ * cannot build, leaves *out NULL and etcd's error in *server_error. */
+int txn_parse_compare(const char *line, size_t len, etcd_cmp **out, const char **server_error);
 /* One request line ("put k v --prev-kv"). Returns 0, or an exit status after printing why. */
 int txn_parse_request(const char *line, size_t len, ctl_request *req);
 

@@ -142,9 +142,10 @@ static bool target_is(const char *t, size_t n, const char *a, const char *b)
     return (strlen(a) == n && memcmp(t, a, n) == 0) || (strlen(b) == n && memcmp(t, b, n) == 0);
 }
 
-int txn_parse_compare(const char *line, size_t len, etcd_cmp **out)
+int txn_parse_compare(const char *line, size_t len, etcd_cmp **out, const char **server_error)
 {
     *out = NULL;
+    *server_error = NULL;
     const char *lp = memchr(line, '(', len);
     if (!lp)
         return ctl_fail(CTL_EXIT_INVALID_INPUT, "malformed comparison: %.*s", (int)len, line);
@@ -199,6 +200,10 @@ int txn_parse_compare(const char *line, size_t len, etcd_cmp **out)
     }
     if ((int)result < 0) {
         rc = ctl_fail(CTL_EXIT_INVALID_INPUT, "malformed comparison: %.*s (unknown operator %s)", (int)len, line, o);
+        goto out;
+    }
+    if (key.len == 0) {
+        *server_error = "etcdserver: key is not provided";
         goto out;
     }
     switch (kind) {
@@ -432,7 +437,7 @@ int txn_parse_request(const char *line, size_t len, ctl_request *req)
         goto out;
     }
     if (kind == REQ_PUT)
-        rc = put_build(&po, &pos, true, req);
+        rc = put_build(&po, &pos, req);
     else if (kind == REQ_GET)
         rc = get_build(&go, &pos, req);
     else

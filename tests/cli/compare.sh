@@ -426,6 +426,16 @@ check "txn get unknown flag" --input $'\nget k --bogus\n\n\n' -- txn
 check "txn del unknown flag" --input $'\n\ndel k --bogus\n\n' -- txn
 check "txn bad quoted word" --input $'\nput "a\\q" b\n\n\n' -- txn
 check "txn help" --usage -- txn --help
+check "txn compare on the empty key" --input $'value("") = "x"\n\nput '"$T/e"$' v\n\n\n' --post "ref get $T/e" -- txn
+check "txn compare on the empty key json" --input $'version("") > "0"\n\n\n\n' -- -w json txn
+check "txn compare on the empty key, bad number" --input $'version("") > "x"\n\n\n\n' -- txn
+# etcdctl reads the txn 4 KiB ahead, and a put without a value takes what is left of stdin.
+gets=$(for i in $(seq 300); do echo "get $T/x$i"; done)
+check "txn longer than 4 KiB with a put without value" --setup reset_t --post "ref get $T/v" \
+    --input $'\n'"put $T/v"$'\n'"$gets"$'\n\n\n' -- txn
+pad=$(head -c 6000 /dev/zero | tr '\0' p)
+check "txn put without value, input beyond 4 KiB" --setup reset_t --post "ref get $T/v --hex" \
+    --input $'\n'"put $T/v"$'\n\n\n'"$pad" -- txn
 
 # ---------------------------------------------------------------------------------------------
 # global flags, environment and errors
