@@ -24,7 +24,7 @@ void put_bind_flags(put_opts *o, flag_spec *out)
     };
     _Static_assert(sizeof f / sizeof *f <= CTL_MAX_FLAGS, "too many flags");
     memset(o, 0, sizeof *o);
-    o->lease = "0";
+    o->lease = FLAG_STR("0");
     memcpy(out, f, sizeof f);
 }
 
@@ -58,8 +58,13 @@ int put_build(const put_opts *o, const ctl_strlist *args, ctl_request *req)
     }
     int64_t lease;
     ctl_buf why = {0};
-    if (!go_parse_int(o->lease, 16, &lease, &why)) {
-        int rc = ctl_fail(CTL_EXIT_BAD_ARGS, "bad lease ID (%s), expecting ID in Hex", buf_str(&why));
+    if (!go_parse_int(o->lease.s, o->lease.n, 16, &lease, &why)) {
+        ctl_buf msg = {0};
+        buf_adds(&msg, "bad lease ID (");
+        buf_add(&msg, why.data, why.len);
+        buf_adds(&msg, "), expecting ID in Hex");
+        int rc = ctl_fail_buf(CTL_EXIT_BAD_ARGS, &msg);
+        buf_free(&msg);
         buf_free(&why);
         buf_free(&value);
         return rc;

@@ -58,7 +58,7 @@ static int refuse_unimplemented(const ctl_globals *g)
     /* As etcdctl, before anything else: a certificate option given without a file. */
     for (const flag_spec *f = g->flags; f->name; f++) {
         bool file = strcmp(f->name, "cert") == 0 || strcmp(f->name, "key") == 0 || strcmp(f->name, "cacert") == 0;
-        if (file && f->changed && **(const char *const *)f->value == '\0')
+        if (file && f->changed && ((const flag_str *)f->value)->n == 0)
             return ctl_fail(CTL_EXIT_BAD_ARGS, "empty string is passed to --%s option", f->name);
     }
     for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
@@ -68,7 +68,7 @@ static int refuse_unimplemented(const ctl_globals *g)
         if (!f->name)
             continue;
         bool set = f->kind == FLAG_BOOL ? *(const bool *)f->value != (strcmp(f->def, "true") == 0)
-                                        : **(const char *const *)f->value != '\0';
+                                        : ((const flag_str *)f->value)->n != 0;
         if (!set)
             continue;
         /* Name it as the user gave it: the variable, or the flag (a flag and its variable
@@ -102,15 +102,15 @@ int ctl_setup(ctl_globals *g)
     rc = refuse_unimplemented(g);
     if (rc)
         return rc;
-    const char *w = g->write_out;
-    if (strcmp(w, "simple") == 0)
+    flag_str w = g->write_out;
+    if (flag_str_is(w, "simple"))
         g->format = CTL_FORMAT_SIMPLE;
-    else if (strcmp(w, "json") == 0)
+    else if (flag_str_is(w, "json"))
         g->format = CTL_FORMAT_JSON;
-    else if (strcmp(w, "table") == 0)
+    else if (flag_str_is(w, "table"))
         g->format = CTL_FORMAT_TABLE; /* etcdctl accepts it here and refuses it when printing */
-    else if (strcmp(w, "fields") == 0 || strcmp(w, "protobuf") == 0)
-        return ctl_fail(CTL_EXIT_BAD_FEATURE, "%s not supported as output format", w);
+    else if (flag_str_is(w, "fields") || flag_str_is(w, "protobuf"))
+        return ctl_fail(CTL_EXIT_BAD_FEATURE, "%s not supported as output format", w.s);
     else
         return ctl_fail(CTL_EXIT_BAD_FEATURE, "unsupported output format");
     return 0;

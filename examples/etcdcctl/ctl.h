@@ -39,11 +39,11 @@ typedef struct ctl_globals {
     int64_t command_timeout;
     int64_t keepalive_time;
     int64_t keepalive_timeout;
-    const char *write_out;
+    flag_str write_out;
     bool hex;
     /* Security settings etcdctl has and etcdcctl does not implement yet: they are parsed as
      * etcdctl parses them, and refused when set (see ctl_setup()). */
-    const char *user, *password, *cert, *key, *cacert, *discovery_srv, *discovery_srv_name;
+    flag_str user, password, cert, key, cacert, discovery_srv, discovery_srv_name;
     bool insecure_transport, insecure_skip_tls_verify, insecure_discovery;
     flag_spec *flags;  /* the global flags, bound to the fields above */
     ctl_format format; /* decided by ctl_setup() */
@@ -74,6 +74,10 @@ bool ctl_help_requested(ctl_command *cmd);
 /* --- errors.c --- */
 /* Prints "Error: <message>" on stderr as etcdctl does and returns `code`, for `return ctl_fail(...)`. */
 int ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for a message of any bytes (user input may hold NULs, which etcdctl prints as they are). */
+int ctl_fail_buf(int code, const ctl_buf *msg);
+/* "Error: " and the bytes, on stderr, without an exit status (for messages printed twice). */
+void ctl_print_error(const ctl_buf *msg);
 /* The text etcdctl would print for a failed call (e.g. "context deadline exceeded",
  * "etcdserver: mvcc: required revision has been compacted"). */
 void ctl_error_text(etcd_code rc, const etcd_error *err, ctl_buf *out);
@@ -154,11 +158,11 @@ int ctl_execute(ctl_globals *g, const ctl_request *req, ctl_session *s, etcd_res
 int ctl_execute_and_display(ctl_globals *g, ctl_request *req, int build_rc);
 
 typedef struct put_opts {
-    const char *lease;
+    flag_str lease;
     bool prev_kv, ignore_value, ignore_lease, help;
 } put_opts;
 typedef struct get_opts {
-    const char *consistency, *order, *sort_by;
+    flag_str consistency, order, sort_by;
     int64_t limit, rev;
     bool prefix, from_key, keys_only, count_only, print_value_only, help;
 } get_opts;

@@ -5,6 +5,21 @@
 
 #include "ctl.h"
 
+void ctl_print_error(const ctl_buf *msg)
+{
+    /* Anything already printed belongs before the error, as it would with unbuffered output. */
+    fflush(stdout);
+    fputs("Error: ", stderr);
+    buf_write(msg, stderr);
+    fputc('\n', stderr);
+}
+
+int ctl_fail_buf(int code, const ctl_buf *msg)
+{
+    ctl_print_error(msg);
+    return code;
+}
+
 int ctl_fail(int code, const char *fmt, ...)
 {
     ctl_buf msg = {0};
@@ -12,9 +27,7 @@ int ctl_fail(int code, const char *fmt, ...)
     va_start(ap, fmt);
     buf_vprintf(&msg, fmt, ap);
     va_end(ap);
-    /* Anything already printed belongs before the error, as it would with unbuffered output. */
-    fflush(stdout);
-    fprintf(stderr, "Error: %s\n", buf_str(&msg));
+    ctl_fail_buf(code, &msg);
     buf_free(&msg);
     return code;
 }

@@ -19,14 +19,14 @@ static ctl_globals globals = {
     .command_timeout = 5000000000LL,
     .keepalive_time = 2000000000LL,
     .keepalive_timeout = 6000000000LL,
-    .write_out = "simple",
-    .user = "",
-    .password = "",
-    .cert = "",
-    .key = "",
-    .cacert = "",
-    .discovery_srv = "",
-    .discovery_srv_name = "",
+    .write_out = FLAG_STR("simple"),
+    .user = FLAG_STR(""),
+    .password = FLAG_STR(""),
+    .cert = FLAG_STR(""),
+    .key = FLAG_STR(""),
+    .cacert = FLAG_STR(""),
+    .discovery_srv = FLAG_STR(""),
+    .discovery_srv_name = FLAG_STR(""),
     .insecure_transport = true,
     .insecure_discovery = true,
 };
@@ -403,12 +403,12 @@ static int run(int argc, char **argv)
         goto out;
     }
     flag_sets fs = sets_for(cmd);
-    if (!flags_parse(&fs, args.items, args.n, &pos, &err)) {
+    if (!flags_parse(&fs, args.items, args.lens, args.n, &pos, &err)) {
         /* As etcdctl: the error, the usage on stdout, then the error once more. */
-        fprintf(stderr, "Error: %s\n", buf_str(&err));
+        ctl_print_error(&err);
         ctl_usage(cmd, &globals, stdout);
         fputc('\n', stderr);
-        rc = ctl_fail(CTL_EXIT_ERROR, "%s", buf_str(&err));
+        rc = ctl_fail_buf(CTL_EXIT_ERROR, &err);
         goto out;
     }
     if (ctl_help_requested(cmd) || !cmd->run) {

@@ -426,6 +426,21 @@ check "txn get unknown flag" --input $'\nget k --bogus\n\n\n' -- txn
 check "txn del unknown flag" --input $'\n\ndel k --bogus\n\n' -- txn
 check "txn bad quoted word" --input $'\nput "a\\q" b\n\n\n' -- txn
 check "txn help" --usage -- txn --help
+# Words are byte strings: a NUL inside one (written \x00 in a quoted word) is part of it.
+check "txn put key with NUL" --setup "reset_t; ref put $T/a orig" --post "ref -w json get $T/a --prefix" \
+    --input $'\nput "'"$T"$'/a\\x00b" v\n\n\n' -- txn
+check "txn del prefix with NUL" --setup "reset_t; ref put $T/fo 1; ref put $T/foo 2; ref put $T/fo/x 3" \
+    --post "ref get $T/ --prefix --keys-only" --input $'\ndel "'"$T"$'/fo\\x00" --prefix\n\n\n' -- txn
+check "txn get key with NUL" --setup "reset_t; ref put $T/a orig" --input $'\nget "'"$T"$'/a\\x00"\n\n\n' -- txn
+check "txn range end with NUL" --setup reset_t --input $'\nget '"$T"$'/ "'"$T"$'/x\\x00"\n\n\n' -- txn
+check "txn lease with NUL" --input $'\nput k v --lease "1\\x00"\n\n\n' -- txn
+check "txn limit with NUL" --input $'\nget k --limit "1\\x00"\n\n\n' -- txn
+check "txn sort target with NUL" --input $'\nget k --sort-by "KEY\\x00"\n\n\n' -- txn
+check "txn consistency with NUL" --input $'\nget k --consistency "s\\x00"\n\n\n' -- txn
+check "txn flag name with NUL" --input $'\nget k "--pre\\x00fix"\n\n\n' -- txn
+check "txn request name with NUL" --input $'\n"get\\x00" k\n\n\n' -- txn
+check "txn compare key with NUL" --setup "reset_t; ref put $T/a 1" \
+    --input 'value("'"$T"'/a\x00") = "1"'$'\n\n'"put $T/b yes"$'\n\n'"put $T/b no"$'\n\n' --post "ref get $T/b" -- txn
 check "txn compare on the empty key" --input $'value("") = "x"\n\nput '"$T/e"$' v\n\n\n' --post "ref get $T/e" -- txn
 check "txn compare on the empty key json" --input $'version("") > "0"\n\n\n\n' -- -w json txn
 check "txn compare on the empty key, bad number" --input $'version("") > "x"\n\n\n\n' -- txn
