@@ -121,8 +121,6 @@ static int run_health(ctl_globals *g, const ctl_strlist *args)
     int rc = ctl_setup(g);
     if (rc)
         return rc;
-    if (g->format == CTL_FORMAT_TABLE)
-        return ctl_fail(CTL_EXIT_BAD_FEATURE, "table not supported as output format");
     size_t n = g->endpoints.n, done = 0;
     ctl_health *results = ctl_xcalloc(n, sizeof *results);
     probe *probes = ctl_xcalloc(n, sizeof *probes);
@@ -142,14 +140,29 @@ static int run_health(ctl_globals *g, const ctl_strlist *args)
     bool unhealthy = false;
     for (size_t i = 0; i < done; i++)
         unhealthy = unhealthy || !results[i].healthy;
+    /* As etcdctl: the checks run whatever the format; the printer decides what it can show. */
     ctl_buf out = {0};
-    if (g->format == CTL_FORMAT_JSON) {
+    int print_rc = 0;
+    switch (g->format) {
+    case CTL_FORMAT_JSON:
         ctl_print_health_json(&out, results, done);
         ctl_flush_out(&out);
-    } else {
+        break;
+    case CTL_FORMAT_FIELDS:
+        ctl_print_health_fields(&out, results, done);
+        ctl_flush_out(&out);
+        break;
+    case CTL_FORMAT_SIMPLE:
         ctl_print_health_simple(&out, results, done);
         fflush(stdout);
         buf_write(&out, stderr);
+        break;
+    case CTL_FORMAT_PROTOBUF:
+        print_rc = ctl_fail(CTL_EXIT_BAD_FEATURE, "protobuf not supported as output format");
+        break;
+    case CTL_FORMAT_TABLE: /* etcdctl draws a table; not implemented here */
+        print_rc = ctl_fail(CTL_EXIT_BAD_FEATURE, "table not supported as output format");
+        break;
     }
     buf_free(&out);
     for (size_t i = 0; i < n; i++) {
@@ -161,6 +174,8 @@ static int run_health(ctl_globals *g, const ctl_strlist *args)
     free(threads);
     free(started);
     pthread_mutex_destroy(&lock);
+    if (print_rc)
+        return print_rc;
     return unhealthy ? ctl_fail(CTL_EXIT_ERROR, "unhealthy cluster") : 0;
 }
 

@@ -107,10 +107,12 @@ int ctl_setup(ctl_globals *g)
         g->format = CTL_FORMAT_SIMPLE;
     else if (flag_str_is(w, "json"))
         g->format = CTL_FORMAT_JSON;
+    else if (flag_str_is(w, "fields"))
+        g->format = CTL_FORMAT_FIELDS;
+    else if (flag_str_is(w, "protobuf"))
+        g->format = CTL_FORMAT_PROTOBUF;
     else if (flag_str_is(w, "table"))
-        g->format = CTL_FORMAT_TABLE; /* etcdctl accepts it here and refuses it when printing */
-    else if (flag_str_is(w, "fields") || flag_str_is(w, "protobuf"))
-        return ctl_fail(CTL_EXIT_BAD_FEATURE, "%s not supported as output format", w.s);
+        g->format = CTL_FORMAT_TABLE;
     else
         return ctl_fail(CTL_EXIT_BAD_FEATURE, "unsupported output format");
     return 0;

@@ -30,7 +30,13 @@ enum {
     CTL_EXIT_BAD_ARGS = 128,
 };
 
-typedef enum ctl_format { CTL_FORMAT_SIMPLE, CTL_FORMAT_JSON, CTL_FORMAT_TABLE } ctl_format;
+typedef enum ctl_format {
+    CTL_FORMAT_SIMPLE,
+    CTL_FORMAT_JSON,
+    CTL_FORMAT_FIELDS,
+    CTL_FORMAT_PROTOBUF,
+    CTL_FORMAT_TABLE
+} ctl_format;
 
 /* Settings every command shares (etcdctl's global flags). Durations are in nanoseconds. */
 typedef struct ctl_globals {
@@ -124,6 +130,8 @@ void ctl_close(ctl_session *s);
 int ctl_display(const ctl_globals *g, const etcd_response *resp, bool value_only);
 void ctl_print_simple(ctl_buf *out, const etcd_response *resp, bool hex, bool value_only);
 void ctl_print_json(ctl_buf *out, const etcd_response *resp);
+void ctl_print_fields(ctl_buf *out, const etcd_response *resp);
+void ctl_print_protobuf(ctl_buf *out, const etcd_response *resp);
 /* Writes out to stdout and empties it. */
 void ctl_flush_out(ctl_buf *out);
 
@@ -136,6 +144,7 @@ typedef struct ctl_health {
 } ctl_health;
 void ctl_print_health_simple(ctl_buf *err_out, const ctl_health *h, size_t n);
 void ctl_print_health_json(ctl_buf *out, const ctl_health *h, size_t n);
+void ctl_print_health_fields(ctl_buf *out, const ctl_health *h, size_t n);
 
 /* --- usage.c --- */
 /* Prints a command's usage in etcdctl's layout on `out`. */

@@ -61,7 +61,7 @@ static flag_spec global_flags[] = {
      &globals.password, false},
     {"user", 0, FLAG_STRING, "", "username[:password] for authentication (prompt if password is not supplied)",
      &globals.user, false},
-    {"write-out", 'w', FLAG_STRING, "simple", "set the output format (json, simple)", &globals.write_out, false},
+    {"write-out", 'w', FLAG_STRING, "simple", "set the output format (fields, json, protobuf, simple, table)", &globals.write_out, false},
     {NULL, 0, FLAG_BOOL, NULL, NULL, NULL, false},
 };
 

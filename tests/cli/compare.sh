@@ -15,8 +15,10 @@
 #   - the timestamp at the start of etcdctl's log lines ("2024-01-02 15:04:05.000000 W | ...");
 #   - endpoint health times ("took = 1.2ms", "took":"1.2ms");
 #   - revisions: both tools write to the same store one after the other, so every revision
-#     ("revision", "create_revision", "mod_revision" in JSON, "compacted revision N") is
-#     rewritten relative to the store's revision just before the command ran;
+#     ("revision", "create_revision", "mod_revision" in JSON, "Revision", "CreateRevision",
+#     "ModRevision" in fields output, "compacted revision N") is rewritten relative to the
+#     store's revision just before the command ran (protobuf output is compared only where
+#     nothing is written, so its revisions agree as they are);
 #   - usage text: the GLOBAL OPTIONS section (etcdcctl has fewer global flags), and the
 #     --count-only line (an etcdcctl extension).
 # Arguments may contain @REV@, @REV+N@ or @REV-N@: the store revision before the command
@@ -78,6 +80,8 @@ subst() {
 norm_common='s/etcdcctl/etcdctl/g;
     s/took = \S+/took = <took>/g;
     s/"took":"[^"]*"/"took":"<took>"/g;
+    s/^"Took" : \S+$/"Took" : <took>/;
+    s/^"(\w*Revision)" : (\d+)$/"\"$1\" : R" . ($2 - $ENV{BASE})/e;
     s/"(revision|create_revision|mod_revision)":(\d+)/"\"$1\":R" . ($2 - $ENV{BASE})/ge;
     s/^compacted revision (-?\d+)$/"compacted revision R" . ($1 - $ENV{BASE})/e;
     s/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} (\w) \|/<time> $1 |/;'
@@ -261,6 +265,9 @@ check "put bad bool flag value" --usage -- put "$P/k" v2 --prev-kv=maybe
 big_value=$(head -c 2100000 /dev/zero | tr '\0' v)
 check "put over the client's message limit" --input "$big_value" -- put "$P/k"
 check "put over the server's request limit" --input "${big_value:0:1600000}" -- put "$P/k"
+check "put fields" --setup reset_k -- -w fields put "$P/k" v2
+check "put fields prev-kv" --setup reset_k -- -w fields put "$P/k" v2 --prev-kv
+check "put protobuf is written" --setup "ref del $P/k" --post "ref get $P/k" --no-stdout -- -w protobuf put "$P/k" v
 check "put help" --usage -- put --help
 check "put -h" --usage -- put -h
 
@@ -326,6 +333,14 @@ check "get bad flag syntax" --usage -- get "$G/a" ---x
 check "get help" --usage -- get --help
 check "get by prefix of the command name" -- ge "$G/a"
 check "get table" -- -w table get "$G/a"
+check "get fields" -- -w fields get "$G/" --prefix
+check "get fields binary" -- -w fields get "$G/e"
+check "get fields limit" -- -w fields get "$G/" --prefix --limit 2
+check "get fields missing key" -- -w fields get "$G/nope"
+check "get protobuf" -- -w protobuf get "$G/" --prefix
+check "get protobuf missing key" -- -w protobuf get "$G/nope"
+check "get fields env" --env ETCDCTL_WRITE_OUT=fields -- get "$G/a"
+check "get print-value-only fields" -- -w fields get "$G/a" --print-value-only
 
 # ---------------------------------------------------------------------------------------------
 # del
@@ -344,6 +359,8 @@ check "del too many arguments" -- del a b c
 check "del prefix and from-key" -- del "$P/d/" --prefix --from-key
 check "del prefix with range" -- del "$P/d/a" "$P/d/c" --prefix
 check "del empty key" -- del ""
+check "del fields prev-kv" --setup reset_d -- -w fields del "$P/d/" --prefix --prev-kv
+check "del fields missing" --setup reset_d -- -w fields del "$P/d/nope"
 check "del help" --usage -- del -h
 
 # ---------------------------------------------------------------------------------------------
@@ -378,6 +395,14 @@ check "txn success json" --setup reset_t --input "$txn_ok" --post "$txn_post" --
 check "txn success hex" --setup reset_t --input "$txn_ok" -- --hex txn
 check "txn failure" --setup reset_t --input "$txn_fail" --post "$txn_post" -- txn
 check "txn failure json" --setup reset_t --input "$txn_fail" -- --write-out=json txn
+check "txn success fields" --setup reset_t --input "$txn_ok" --post "$txn_post" -- -w fields txn
+check "txn failure fields" --setup reset_t --input "$txn_fail" -- -w fields txn
+check "txn protobuf without writes" --setup reset_t --input "val(\"$T/x\") = \"1\"
+
+get $T/ --prefix
+get $T/x --keys-only
+
+" -- -w protobuf txn
 check "txn interactive" --setup reset_t --input "$txn_ok" -- txn -i
 check "txn interactive (long flag)" --setup reset_t --input "$txn_fail" -- txn --interactive
 check "txn nothing" --input $'\n\n\n' -- txn
@@ -510,6 +535,10 @@ check "unreachable put" --no-env -- --endpoints=127.0.0.1:1 --dial-timeout=300ms
 check "unreachable del" --no-env -- --endpoints=127.0.0.1:1 --dial-timeout=300ms --command-timeout=1s del "$P/k"
 check "unreachable compaction" --no-env -- --endpoints=127.0.0.1:1 --dial-timeout=300ms --command-timeout=1s \
     compaction 5
+check "unreachable get protobuf" --no-env -- --endpoints=127.0.0.1:1 --dial-timeout=300ms --command-timeout=1s \
+    -w protobuf get "$G/a"
+check "unreachable put fields" --no-env -- --endpoints=127.0.0.1:1 --dial-timeout=300ms --command-timeout=1s \
+    -w fields put "$P/k" v
 check "unreachable with bad args" --no-env -- --endpoints=127.0.0.1:1 --dial-timeout=300ms get
 
 check "root help" --no-stdout -- -h
@@ -553,6 +582,10 @@ check "endpoint health endpoint with spaces json" --no-env -- --endpoints=" $EP"
 check "endpoint health no endpoints" --no-env -- --endpoints= endpoint health
 check "endpoint health no endpoints json" --no-env -- --endpoints= -w json endpoint health
 check "endpoint health unsupported format" --no-env -- --endpoints="$EP" -w yaml endpoint health
+check "endpoint health fields" -- -w fields endpoint health
+check "endpoint health protobuf" -- -w protobuf endpoint health
+check "endpoint health protobuf unhealthy" --no-env -- --endpoints="$EP,127.0.0.1:1" --dial-timeout=300ms \
+    --command-timeout=1s -w protobuf endpoint health
 check "endpoint health env and flag" -- --endpoints="$EP" endpoint health
 check "endpoint alone" --no-stdout -- endpoint
 check "endpoint health help" --usage -- endpoint health --help
@@ -564,6 +597,11 @@ compact_setup="ref put $P/c 1; ref put $P/c 2"
 check "compaction" --setup "$compact_setup" -- compaction @REV-1@
 check "compaction physical" --setup "$compact_setup" -- compaction @REV@ --physical
 check "compaction json" --setup "$compact_setup" -- -w json compaction @REV-1@
+check "compaction fields" --setup "$compact_setup" -- -w fields compaction @REV-1@
+check "compaction protobuf" --setup "$compact_setup" -- -w protobuf compaction @REV-1@
+check "compaction table" --setup "$compact_setup" -- -w table compaction @REV-1@
+check "compaction fields env" --setup "$compact_setup" --env ETCDCTL_WRITE_OUT=fields -- compaction @REV-1@
+check "compaction fields compacted" -- -w fields compaction 1
 check "compaction compacted" -- compaction 1
 check "compaction zero" -- compaction 0
 check "compaction negative" -- compaction -- -3
