@@ -48,7 +48,7 @@ static int run_compaction(ctl_globals *g, const ctl_strlist *args)
         return ctl_fail(CTL_EXIT_BAD_ARGS, "compaction command needs 1 argument");
     int64_t rev;
     ctl_buf why = {0};
-    if (!go_parse_int(args->items[0], 10, &rev, &why)) {
+    if (!go_parse_int(args->items[0], args->lens[0], 10, &rev, &why)) {
         int rc = ctl_fail(CTL_EXIT_ERROR, "%s", buf_str(&why));
         buf_free(&why);
         return rc;

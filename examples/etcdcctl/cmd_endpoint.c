@@ -34,8 +34,7 @@ static flag_spec *health_flags(void)
 
 typedef struct probe {
     const ctl_globals *g;
-    const char *shown; /* the endpoint as given */
-    char *target;      /* trimmed, for the library */
+    const char *endpoint; /* as given: shown and dialled as it is */
     ctl_health *results;
     size_t *done;
     pthread_mutex_t *lock;
@@ -48,6 +47,14 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static bool has_space(const char *s)
+{
+    for (; *s; s++)
+        if (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+            return true;
+    return false;
+}
+
 /* Connects and reads "health" within --command-timeout (the dial also within --dial-timeout). */
 static etcd_code health_read(const ctl_globals *g, const char *target, etcd_client **client, etcd_error **err)
 {
@@ -58,6 +65,15 @@ static etcd_code health_read(const ctl_globals *g, const char *target, etcd_clie
     int64_t dial = budget;
     if (g->dial_timeout > 0 && ctl_ns_to_ms(g->dial_timeout) < budget)
         dial = ctl_ns_to_ms(g->dial_timeout);
+    if (has_space(target)) {
+        /* etcdctl checks each endpoint exactly as given, unlike its other commands, which trim
+         * them: an address with a space never connects, and the check runs out of time. The
+         * library would trim it, so wait as a dial to an unreachable address waits. */
+        struct timespec ts = {dial / 1000, (dial % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+        return ETCD_E_DEADLINE;
+    }
     etcd_code rc = ctl_dial(g, target, dial, client, err);
     if (rc != ETCD_OK)
         return rc;
@@ -80,7 +96,7 @@ static void *check_endpoint(void *arg)
     etcd_client *client = NULL;
     etcd_error *err = NULL;
     int64_t t0 = now_ns();
-    etcd_code rc = health_read(p->g, p->target, &client, &err);
+    etcd_code rc = health_read(p->g, p->endpoint, &client, &err);
     int64_t took = now_ns() - t0;
     bool healthy = rc == ETCD_OK || (err && etcd_error_cause(err) == ETCD_E_PERMISSION_DENIED);
     if (!healthy)
@@ -90,7 +106,7 @@ static void *check_endpoint(void *arg)
 
     pthread_mutex_lock(p->lock);
     ctl_health *h = &p->results[(*p->done)++];
-    h->endpoint = ctl_xstrdup(p->shown);
+    h->endpoint = ctl_xstrdup(p->endpoint);
     h->healthy = healthy;
     h->took_ns = took;
     h->error = healthy ? NULL : ctl_xstrdup(buf_str(&text));
@@ -99,20 +115,12 @@ static void *check_endpoint(void *arg)
     return NULL;
 }
 
-static void trimmed(const char *s, size_t n, ctl_buf *out)
-{
-    go_trim_space(&s, &n);
-    buf_add(out, s, n);
-}
-
 static int run_health(ctl_globals *g, const ctl_strlist *args)
 {
     (void)args;
     int rc = ctl_setup(g);
     if (rc)
         return rc;
-    if (g->format == CTL_FORMAT_TABLE)
-        return ctl_fail(CTL_EXIT_BAD_FEATURE, "table not supported as output format");
     size_t n = g->endpoints.n, done = 0;
     ctl_health *results = ctl_xcalloc(n, sizeof *results);
     probe *probes = ctl_xcalloc(n, sizeof *probes);
@@ -120,10 +128,7 @@ static int run_health(ctl_globals *g, const ctl_strlist *args)
     bool *started = ctl_xcalloc(n, sizeof *started);
     pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     for (size_t i = 0; i < n; i++) {
-        ctl_buf t = {0};
-        trimmed(g->endpoints.items[i], g->endpoints.lens[i], &t);
-        probes[i] = (probe){g, g->endpoints.items[i], ctl_xstrdup(buf_str(&t)), results, &done, &lock};
-        buf_free(&t);
+        probes[i] = (probe){g, g->endpoints.items[i], results, &done, &lock};
         started[i] = pthread_create(&threads[i], NULL, check_endpoint, &probes[i]) == 0;
         if (!started[i])
             check_endpoint(&probes[i]);
@@ -135,18 +140,32 @@ static int run_health(ctl_globals *g, const ctl_strlist *args)
     bool unhealthy = false;
     for (size_t i = 0; i < done; i++)
         unhealthy = unhealthy || !results[i].healthy;
+    /* As etcdctl: the checks run whatever the format; the printer decides what it can show. */
     ctl_buf out = {0};
-    if (g->format == CTL_FORMAT_JSON) {
+    int print_rc = 0;
+    switch (g->format) {
+    case CTL_FORMAT_JSON:
         ctl_print_health_json(&out, results, done);
         ctl_flush_out(&out);
-    } else {
+        break;
+    case CTL_FORMAT_FIELDS:
+        ctl_print_health_fields(&out, results, done);
+        ctl_flush_out(&out);
+        break;
+    case CTL_FORMAT_SIMPLE:
         ctl_print_health_simple(&out, results, done);
         fflush(stdout);
         buf_write(&out, stderr);
+        break;
+    case CTL_FORMAT_PROTOBUF:
+        print_rc = ctl_fail(CTL_EXIT_BAD_FEATURE, "protobuf not supported as output format");
+        break;
+    case CTL_FORMAT_TABLE: /* etcdctl draws a table; not implemented here */
+        print_rc = ctl_fail(CTL_EXIT_BAD_FEATURE, "table not supported as output format");
+        break;
     }
     buf_free(&out);
     for (size_t i = 0; i < n; i++) {
-        free(probes[i].target);
         free(results[i].endpoint);
         free(results[i].error);
     }
@@ -155,6 +174,8 @@ static int run_health(ctl_globals *g, const ctl_strlist *args)
     free(threads);
     free(started);
     pthread_mutex_destroy(&lock);
+    if (print_rc)
+        return print_rc;
     return unhealthy ? ctl_fail(CTL_EXIT_ERROR, "unhealthy cluster") : 0;
 }
 
@@ -168,6 +189,7 @@ ctl_command ctl_cmd_endpoint_health = {
 };
 
 static ctl_command *const endpoint_subs[] = {&ctl_cmd_endpoint_health, NULL};
+static const char *const etcdctl_endpoint_subs[] = {"health", "status", "hashkv", NULL};
 
 ctl_command ctl_cmd_endpoint = {
     .name = "endpoint",
@@ -175,5 +197,6 @@ ctl_command ctl_cmd_endpoint = {
     .short_desc = "Endpoint related commands",
     .flags = endpoint_flags,
     .subs = endpoint_subs,
+    .etcdctl_subs = etcdctl_endpoint_subs,
     .parent = &ctl_cmd_root,
 };

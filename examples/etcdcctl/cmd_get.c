@@ -28,23 +28,33 @@ void get_bind_flags(get_opts *o, flag_spec *out)
     };
     _Static_assert(sizeof f / sizeof *f <= CTL_MAX_FLAGS, "too many flags");
     memset(o, 0, sizeof *o);
-    o->consistency = "l";
-    o->order = "";
-    o->sort_by = "";
+    o->consistency = FLAG_STR("l");
+    o->order = FLAG_STR("");
+    o->sort_by = FLAG_STR("");
     memcpy(out, f, sizeof f);
 }
 
-static bool upper_is(const char *s, const char *upper)
+static bool upper_is(flag_str v, const char *upper)
 {
-    size_t n = strlen(s);
-    if (n != strlen(upper))
+    if (v.n != strlen(upper))
         return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 'a' + 'A') : s[i];
+    for (size_t i = 0; i < v.n; i++) {
+        char c = v.s[i] >= 'a' && v.s[i] <= 'z' ? (char)(v.s[i] - 'a' + 'A') : v.s[i];
         if (c != upper[i])
             return false;
     }
     return true;
+}
+
+/* An error naming a value as it was given, bytes and all. */
+static int bad_value(int code, const char *what, flag_str v)
+{
+    ctl_buf msg = {0};
+    buf_adds(&msg, what);
+    buf_add(&msg, v.s, v.n);
+    int rc = ctl_fail_buf(code, &msg);
+    buf_free(&msg);
+    return rc;
 }
 
 int get_build(const get_opts *o, const ctl_strlist *args, ctl_request *req)
@@ -58,11 +68,11 @@ int get_build(const get_opts *o, const ctl_strlist *args, ctl_request *req)
     if (o->keys_only && o->count_only)
         return ctl_fail(CTL_EXIT_BAD_ARGS, "`--keys-only` and `--count-only` cannot be set at the same time, choose one");
     bool serializable = false;
-    if (strcmp(o->consistency, "s") == 0) {
+    if (flag_str_is(o->consistency, "s")) {
         serializable = true;
-    } else if (strcmp(o->consistency, "l") != 0) {
+    } else if (!flag_str_is(o->consistency, "l")) {
         ctl_buf q = {0};
-        go_quote(&q, o->consistency, strlen(o->consistency));
+        go_quote(&q, o->consistency.s, o->consistency.n);
         int rc = ctl_fail(CTL_EXIT_BAD_FEATURE, "unknown consistency flag %s", buf_str(&q));
         buf_free(&q);
         return rc;
@@ -76,8 +86,8 @@ int get_build(const get_opts *o, const ctl_strlist *args, ctl_request *req)
         order = ETCD_SORT_ASCEND;
     else if (upper_is(o->order, "DESCEND"))
         order = ETCD_SORT_DESCEND;
-    else if (*o->order)
-        return ctl_fail(CTL_EXIT_BAD_FEATURE, "bad sort order %s", o->order);
+    else if (o->order.n)
+        return bad_value(CTL_EXIT_BAD_FEATURE, "bad sort order ", o->order);
     etcd_sort_target target = ETCD_SORT_BY_KEY;
     if (upper_is(o->sort_by, "CREATE"))
         target = ETCD_SORT_BY_CREATE_REVISION;
@@ -89,8 +99,8 @@ int get_build(const get_opts *o, const ctl_strlist *args, ctl_request *req)
         target = ETCD_SORT_BY_VALUE;
     else if (upper_is(o->sort_by, "VERSION"))
         target = ETCD_SORT_BY_VERSION;
-    else if (*o->sort_by)
-        return ctl_fail(CTL_EXIT_BAD_FEATURE, "bad sort target %s", o->sort_by);
+    else if (o->sort_by.n)
+        return bad_value(CTL_EXIT_BAD_FEATURE, "bad sort target ", o->sort_by);
 
     const char *key = args->items[0];
     size_t klen = args->lens[0];

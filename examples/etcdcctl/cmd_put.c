@@ -24,7 +24,7 @@ void put_bind_flags(put_opts *o, flag_spec *out)
     };
     _Static_assert(sizeof f / sizeof *f <= CTL_MAX_FLAGS, "too many flags");
     memset(o, 0, sizeof *o);
-    o->lease = "0";
+    o->lease = FLAG_STR("0");
     memcpy(out, f, sizeof f);
 }
 
@@ -37,7 +37,7 @@ static void read_stdin(ctl_buf *out)
         buf_add(out, chunk, (size_t)n);
 }
 
-int put_build(const put_opts *o, const ctl_strlist *args, bool in_txn, ctl_request *req)
+int put_build(const put_opts *o, const ctl_strlist *args, ctl_request *req)
 {
     req->op = NULL;
     req->server_error = NULL;
@@ -49,9 +49,8 @@ int put_build(const put_opts *o, const ctl_strlist *args, bool in_txn, ctl_reque
     if (!o->ignore_value && args->n > 1) {
         buf_add(&value, args->items[1], args->lens[1]);
     } else if (!o->ignore_value) {
-        /* Inside a txn, stdin is the txn itself (and etcdctl finds nothing left there). */
-        if (!in_txn)
-            read_stdin(&value);
+        /* Inside a txn too, as etcdctl does: it gets what the txn's reader has not read ahead. */
+        read_stdin(&value);
         if (value.len == 0) {
             buf_free(&value);
             return ctl_fail(CTL_EXIT_BAD_ARGS, NEEDS_ARGS);
@@ -59,8 +58,13 @@ int put_build(const put_opts *o, const ctl_strlist *args, bool in_txn, ctl_reque
     }
     int64_t lease;
     ctl_buf why = {0};
-    if (!go_parse_int(o->lease, 16, &lease, &why)) {
-        int rc = ctl_fail(CTL_EXIT_BAD_ARGS, "bad lease ID (%s), expecting ID in Hex", buf_str(&why));
+    if (!go_parse_int(o->lease.s, o->lease.n, 16, &lease, &why)) {
+        ctl_buf msg = {0};
+        buf_adds(&msg, "bad lease ID (");
+        buf_add(&msg, why.data, why.len);
+        buf_adds(&msg, "), expecting ID in Hex");
+        int rc = ctl_fail_buf(CTL_EXIT_BAD_ARGS, &msg);
+        buf_free(&msg);
         buf_free(&why);
         buf_free(&value);
         return rc;
@@ -102,7 +106,7 @@ static flag_spec *put_flags(void)
 static int run_put(ctl_globals *g, const ctl_strlist *args)
 {
     ctl_request req;
-    int rc = put_build(&opts, args, false, &req);
+    int rc = put_build(&opts, args, &req);
     return ctl_execute_and_display(g, &req, rc);
 }
 

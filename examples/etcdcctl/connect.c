@@ -7,6 +7,7 @@
  * To fail the same way, the dial here is bounded by the command's budget too, and running out of
  * time at either step is reported as etcdctl reports it: "context deadline exceeded", status 1.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -32,20 +33,86 @@ int64_t ctl_ns_to_ms(int64_t ns)
     return ns / 1000000 + (ns % 1000000 ? 1 : 0);
 }
 
+/*
+ * Authentication, TLS and DNS discovery are not implemented yet. A script that sets them expects
+ * an authenticated, encrypted connection to the cluster it named; going on without them would
+ * quietly send its requests unauthenticated and in the clear, or to other endpoints. So any
+ * such setting other than its default stops the command before anything is sent.
+ */
+static int refuse_unimplemented(const ctl_globals *g)
+{
+    static const struct {
+        const char *flag, *what;
+    } settings[] = {
+        {"user", "authentication"},
+        {"password", "authentication"},
+        {"cert", "TLS"},
+        {"key", "TLS"},
+        {"cacert", "TLS"},
+        {"insecure-transport", "TLS"},
+        {"insecure-skip-tls-verify", "TLS"},
+        {"discovery-srv", "DNS discovery"},
+        {"discovery-srv-name", "DNS discovery"},
+        {"insecure-discovery", "DNS discovery"},
+    };
+    /* As etcdctl, before anything else: a certificate option given without a file. */
+    for (const flag_spec *f = g->flags; f->name; f++) {
+        bool file = strcmp(f->name, "cert") == 0 || strcmp(f->name, "key") == 0 || strcmp(f->name, "cacert") == 0;
+        if (file && f->changed && ((const flag_str *)f->value)->n == 0)
+            return ctl_fail(CTL_EXIT_BAD_ARGS, "empty string is passed to --%s option", f->name);
+    }
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        const flag_spec *f = g->flags;
+        while (f->name && strcmp(f->name, settings[i].flag) != 0)
+            f++;
+        if (!f->name)
+            continue;
+        bool set = f->kind == FLAG_BOOL ? *(const bool *)f->value != (strcmp(f->def, "true") == 0)
+                                        : ((const flag_str *)f->value)->n != 0;
+        if (!set)
+            continue;
+        /* Name it as the user gave it: the variable, or the flag (a flag and its variable
+         * together were refused already). */
+        ctl_buf env = {0};
+        buf_adds(&env, "ETCDCTL_");
+        for (const char *p = f->name; *p; p++)
+            buf_addc(&env, *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p));
+        const char *v = getenv(buf_str(&env));
+        ctl_buf shown = {0};
+        if (v && *v)
+            buf_printf(&shown, "%s", buf_str(&env));
+        else if (f->kind == FLAG_BOOL)
+            buf_printf(&shown, "--%s=%s", f->name, *(const bool *)f->value ? "true" : "false");
+        else
+            buf_printf(&shown, "--%s", f->name);
+        int rc = ctl_fail(CTL_EXIT_BAD_FEATURE, "%s: %s is not supported by " CTL_NAME " (nothing was sent)",
+                          buf_str(&shown), settings[i].what);
+        buf_free(&env);
+        buf_free(&shown);
+        return rc;
+    }
+    return 0;
+}
+
 int ctl_setup(ctl_globals *g)
 {
     int rc = ctl_apply_env(g);
     if (rc)
         return rc;
-    const char *w = g->write_out;
-    if (strcmp(w, "simple") == 0)
+    rc = refuse_unimplemented(g);
+    if (rc)
+        return rc;
+    flag_str w = g->write_out;
+    if (flag_str_is(w, "simple"))
         g->format = CTL_FORMAT_SIMPLE;
-    else if (strcmp(w, "json") == 0)
+    else if (flag_str_is(w, "json"))
         g->format = CTL_FORMAT_JSON;
-    else if (strcmp(w, "table") == 0)
-        g->format = CTL_FORMAT_TABLE; /* etcdctl accepts it here and refuses it when printing */
-    else if (strcmp(w, "fields") == 0 || strcmp(w, "protobuf") == 0)
-        return ctl_fail(CTL_EXIT_BAD_FEATURE, "%s not supported as output format", w);
+    else if (flag_str_is(w, "fields"))
+        g->format = CTL_FORMAT_FIELDS;
+    else if (flag_str_is(w, "protobuf"))
+        g->format = CTL_FORMAT_PROTOBUF;
+    else if (flag_str_is(w, "table"))
+        g->format = CTL_FORMAT_TABLE;
     else
         return ctl_fail(CTL_EXIT_BAD_FEATURE, "unsupported output format");
     return 0;

@@ -30,7 +30,13 @@ enum {
     CTL_EXIT_BAD_ARGS = 128,
 };
 
-typedef enum ctl_format { CTL_FORMAT_SIMPLE, CTL_FORMAT_JSON, CTL_FORMAT_TABLE } ctl_format;
+typedef enum ctl_format {
+    CTL_FORMAT_SIMPLE,
+    CTL_FORMAT_JSON,
+    CTL_FORMAT_FIELDS,
+    CTL_FORMAT_PROTOBUF,
+    CTL_FORMAT_TABLE
+} ctl_format;
 
 /* Settings every command shares (etcdctl's global flags). Durations are in nanoseconds. */
 typedef struct ctl_globals {
@@ -39,8 +45,12 @@ typedef struct ctl_globals {
     int64_t command_timeout;
     int64_t keepalive_time;
     int64_t keepalive_timeout;
-    const char *write_out;
+    flag_str write_out;
     bool hex;
+    /* Security settings etcdctl has and etcdcctl does not implement yet: they are parsed as
+     * etcdctl parses them, and refused when set (see ctl_setup()). */
+    flag_str user, password, cert, key, cacert, discovery_srv, discovery_srv_name;
+    bool insecure_transport, insecure_skip_tls_verify, insecure_discovery;
     flag_spec *flags;  /* the global flags, bound to the fields above */
     ctl_format format; /* decided by ctl_setup() */
 } ctl_globals;
@@ -54,6 +64,10 @@ struct ctl_command {
     flag_spec *(*flags)(void);                            /* local flags (help included) */
     int (*run)(ctl_globals *g, const ctl_strlist *args); /* NULL: only shows usage */
     ctl_command *const *subs; /* NULL-terminated, or NULL */
+    /* etcdctl's own subcommands here, in the order it registers them (NULL-terminated): a word
+     * is matched against these, as etcdctl matches it, so that an abbreviation runs only the
+     * command etcdctl would run, and suggestions name what etcdctl would name. */
+    const char *const *etcdctl_subs;
     ctl_command *parent;
 };
 
@@ -66,6 +80,10 @@ bool ctl_help_requested(ctl_command *cmd);
 /* --- errors.c --- */
 /* Prints "Error: <message>" on stderr as etcdctl does and returns `code`, for `return ctl_fail(...)`. */
 int ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for a message of any bytes (user input may hold NULs, which etcdctl prints as they are). */
+int ctl_fail_buf(int code, const ctl_buf *msg);
+/* "Error: " and the bytes, on stderr, without an exit status (for messages printed twice). */
+void ctl_print_error(const ctl_buf *msg);
 /* The text etcdctl would print for a failed call (e.g. "context deadline exceeded",
  * "etcdserver: mvcc: required revision has been compacted"). */
 void ctl_error_text(etcd_code rc, const etcd_error *err, ctl_buf *out);
@@ -112,6 +130,8 @@ void ctl_close(ctl_session *s);
 int ctl_display(const ctl_globals *g, const etcd_response *resp, bool value_only);
 void ctl_print_simple(ctl_buf *out, const etcd_response *resp, bool hex, bool value_only);
 void ctl_print_json(ctl_buf *out, const etcd_response *resp);
+void ctl_print_fields(ctl_buf *out, const etcd_response *resp);
+void ctl_print_protobuf(ctl_buf *out, const etcd_response *resp);
 /* Writes out to stdout and empties it. */
 void ctl_flush_out(ctl_buf *out);
 
@@ -124,6 +144,7 @@ typedef struct ctl_health {
 } ctl_health;
 void ctl_print_health_simple(ctl_buf *err_out, const ctl_health *h, size_t n);
 void ctl_print_health_json(ctl_buf *out, const ctl_health *h, size_t n);
+void ctl_print_health_fields(ctl_buf *out, const ctl_health *h, size_t n);
 
 /* --- usage.c --- */
 /* Prints a command's usage in etcdctl's layout on `out`. */
@@ -146,11 +167,11 @@ int ctl_execute(ctl_globals *g, const ctl_request *req, ctl_session *s, etcd_res
 int ctl_execute_and_display(ctl_globals *g, ctl_request *req, int build_rc);
 
 typedef struct put_opts {
-    const char *lease;
+    flag_str lease;
     bool prev_kv, ignore_value, ignore_lease, help;
 } put_opts;
 typedef struct get_opts {
-    const char *consistency, *order, *sort_by;
+    flag_str consistency, order, sort_by;
     int64_t limit, rev;
     bool prefix, from_key, keys_only, count_only, print_value_only, help;
 } get_opts;
@@ -163,16 +184,17 @@ typedef struct del_opts {
 void put_bind_flags(put_opts *o, flag_spec *out);
 void get_bind_flags(get_opts *o, flag_spec *out);
 void del_bind_flags(del_opts *o, flag_spec *out);
-/* Check the arguments and build the request as etcdctl's put/get/del do. in_txn: inside a txn,
- * where put cannot read its value from stdin. Return 0, or an exit status after printing why. */
-int put_build(const put_opts *o, const ctl_strlist *args, bool in_txn, ctl_request *req);
+/* Check the arguments and build the request as etcdctl's put/get/del do (put without a value
+ * reads the rest of stdin, inside a txn as well). Return 0, or an exit status after printing why. */
+int put_build(const put_opts *o, const ctl_strlist *args, ctl_request *req);
 int get_build(const get_opts *o, const ctl_strlist *args, ctl_request *req);
 int del_build(const del_opts *o, const ctl_strlist *args, ctl_request *req);
 
 /* --- txn_parse.c --- */
 /* One compare line ("value(\"k\") = \"v\""), as etcdctl parses it. Returns 0, or an exit
- * status after printing why. */
-int txn_parse_compare(const char *line, size_t len, etcd_cmp **out);
+ * status after printing why. A compare on the empty key, which etcd refuses and the library
+ * cannot build, leaves *out NULL and etcd's error in *server_error. */
+int txn_parse_compare(const char *line, size_t len, etcd_cmp **out, const char **server_error);
 /* One request line ("put k v --prev-kv"). Returns 0, or an exit status after printing why. */
 int txn_parse_request(const char *line, size_t len, ctl_request *req);
 

@@ -79,7 +79,7 @@ int ctl_apply_env(ctl_globals *g)
             saved_num = *(int64_t *)f->value;
         else if (f->kind == FLAG_BOOL)
             saved_bool = *(bool *)f->value;
-        if (!flags_set_value(f, v, &ignored)) {
+        if (!flags_set_value(f, v, strlen(v), &ignored)) {
             if (f->kind == FLAG_DURATION || f->kind == FLAG_INT64)
                 *(int64_t *)f->value = saved_num;
             else if (f->kind == FLAG_BOOL)

@@ -87,20 +87,27 @@ done:
     return ok;
 }
 
-bool flags_set_value(flag_spec *f, const char *value, ctl_buf *err)
+bool flag_str_is(flag_str v, const char *t)
+{
+    return v.n == strlen(t) && memcmp(v.s, t, v.n) == 0;
+}
+
+bool flags_set_value(flag_spec *f, const char *value, size_t n, ctl_buf *err)
 {
     bool ok = true;
     switch (f->kind) {
     case FLAG_BOOL:
-        ok = go_parse_bool(value, (bool *)f->value, err);
+        ok = go_parse_bool(value, n, (bool *)f->value, err);
         break;
     case FLAG_STRING:
-        *(const char **)f->value = value;
+        *(flag_str *)f->value = (flag_str){value, n};
         break;
     case FLAG_INT64:
-        ok = go_parse_int(value, 0, (int64_t *)f->value, err);
+        ok = go_parse_int(value, n, 0, (int64_t *)f->value, err);
         break;
     case FLAG_DURATION:
+        /* Only global flags are durations, and they come from argv or the environment, whose
+         * strings end at their first NUL. */
         ok = go_parse_duration(value, (int64_t *)f->value, err);
         break;
     case FLAG_STRINGS: {
@@ -123,10 +130,10 @@ bool flags_set_value(flag_spec *f, const char *value, ctl_buf *err)
 }
 
 /* pflag wraps a value's own error with the flag's name. */
-static bool set_or_explain(flag_spec *f, const char *value, ctl_buf *err)
+static bool set_or_explain(flag_spec *f, const char *value, size_t n, ctl_buf *err)
 {
     ctl_buf why = {0};
-    bool ok = flags_set_value(f, value, &why);
+    bool ok = flags_set_value(f, value, n, &why);
     if (!ok) {
         ctl_buf name = {0};
         if (f->shorthand)
@@ -134,10 +141,11 @@ static bool set_or_explain(flag_spec *f, const char *value, ctl_buf *err)
         else
             buf_printf(&name, "--%s", f->name);
         buf_adds(err, "invalid argument ");
-        go_quote(err, value, strlen(value));
+        go_quote(err, value, n);
         buf_adds(err, " for ");
         go_quote(err, name.data, name.len);
-        buf_printf(err, " flag: %s", buf_str(&why));
+        buf_adds(err, " flag: ");
+        buf_add(err, why.data, why.len);
         buf_free(&name);
     }
     buf_free(&why);
@@ -163,96 +171,123 @@ static void quote_char(ctl_buf *out, unsigned char c)
     }
 }
 
-static bool parse_long(const flag_sets *fs, const char *s, char ***args, size_t *nargs, ctl_buf *err)
+/* The arguments not yet parsed. */
+typedef struct arg_cursor {
+    char *const *args;
+    const size_t *lens;
+    size_t n;
+} arg_cursor;
+
+static bool next_arg(arg_cursor *c, const char **s, size_t *n)
+{
+    if (c->n == 0)
+        return false;
+    *s = c->args[0];
+    *n = c->lens[0];
+    c->args++;
+    c->lens++;
+    c->n--;
+    return true;
+}
+
+static bool parse_long(const flag_sets *fs, const char *s, size_t slen, arg_cursor *rest, ctl_buf *err)
 {
     const char *name = s + 2;
-    if (*name == '\0' || *name == '-' || *name == '=') {
-        buf_printf(err, "bad flag syntax: %s", s);
+    size_t nlen = slen - 2;
+    if (nlen == 0 || *name == '-' || *name == '=') {
+        buf_adds(err, "bad flag syntax: ");
+        buf_add(err, s, slen);
         return false;
     }
-    const char *eq = strchr(name, '=');
-    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    const char *eq = memchr(name, '=', nlen);
+    size_t len = eq ? (size_t)(eq - name) : nlen;
     flag_spec *f = flags_lookup(fs, name, len);
     if (!f) {
-        buf_printf(err, "unknown flag: --%.*s", (int)len, name);
+        buf_adds(err, "unknown flag: --");
+        buf_add(err, name, len);
         return false;
     }
     const char *value;
+    size_t vlen;
     if (eq) {
         value = eq + 1;
+        vlen = nlen - len - 1;
     } else if (flags_is_bool(f)) {
         value = "true";
-    } else if (*nargs > 0) {
-        value = (*args)[0];
-        (*args)++;
-        (*nargs)--;
-    } else {
-        buf_printf(err, "flag needs an argument: %s", s);
+        vlen = 4;
+    } else if (!next_arg(rest, &value, &vlen)) {
+        buf_adds(err, "flag needs an argument: ");
+        buf_add(err, s, slen);
         return false;
     }
-    return set_or_explain(f, value, err);
+    return set_or_explain(f, value, vlen, err);
 }
 
-static bool parse_short(const flag_sets *fs, const char *s, char ***args, size_t *nargs, ctl_buf *err)
+static bool parse_short(const flag_sets *fs, const char *s, size_t slen, arg_cursor *rest, ctl_buf *err)
 {
     const char *shorts = s + 1;
-    while (*shorts) {
+    size_t n = slen - 1;
+    while (n > 0) {
         char c = shorts[0];
-        flag_spec *f = flags_lookup_short(fs, c);
+        flag_spec *f = c ? flags_lookup_short(fs, c) : NULL;
         if (!f) {
             buf_adds(err, "unknown shorthand flag: ");
             quote_char(err, (unsigned char)c);
-            buf_printf(err, " in -%s", shorts);
+            buf_adds(err, " in -");
+            buf_add(err, shorts, n);
             return false;
         }
         const char *value;
-        const char *next;
-        if (strlen(shorts) > 2 && shorts[1] == '=') {
+        size_t vlen, advance;
+        if (n > 2 && shorts[1] == '=') {
             value = shorts + 2;
-            next = "";
+            vlen = n - 2;
+            advance = n;
         } else if (flags_is_bool(f)) {
             value = "true";
-            next = shorts + 1;
-        } else if (shorts[1]) {
+            vlen = 4;
+            advance = 1;
+        } else if (n > 1) {
             value = shorts + 1;
-            next = "";
-        } else if (*nargs > 0) {
-            value = (*args)[0];
-            (*args)++;
-            (*nargs)--;
-            next = "";
+            vlen = n - 1;
+            advance = n;
+        } else if (next_arg(rest, &value, &vlen)) {
+            advance = n;
         } else {
             buf_adds(err, "flag needs an argument: ");
             quote_char(err, (unsigned char)c);
-            buf_printf(err, " in -%s", shorts);
+            buf_adds(err, " in -");
+            buf_add(err, shorts, n);
             return false;
         }
-        if (!set_or_explain(f, value, err))
+        if (!set_or_explain(f, value, vlen, err))
             return false;
-        shorts = next;
+        shorts += advance;
+        n -= advance;
     }
     return true;
 }
 
-bool flags_parse(const flag_sets *fs, char **args, size_t nargs, ctl_strlist *pos, ctl_buf *err)
+bool flags_parse(const flag_sets *fs, char *const *args, const size_t *lens, size_t nargs, ctl_strlist *pos,
+                 ctl_buf *err)
 {
-    while (nargs > 0) {
-        const char *s = args[0];
-        args++;
-        nargs--;
-        if (s[0] != '-' || s[1] == '\0') {
-            strlist_adds(pos, s);
+    arg_cursor rest = {args, lens, nargs};
+    const char *s;
+    size_t n;
+    while (next_arg(&rest, &s, &n)) {
+        if (n < 2 || s[0] != '-') {
+            strlist_add(pos, s, n);
             continue;
         }
         if (s[1] == '-') {
-            if (s[2] == '\0') {
-                for (size_t i = 0; i < nargs; i++)
-                    strlist_adds(pos, args[i]);
+            if (n == 2) {
+                while (next_arg(&rest, &s, &n))
+                    strlist_add(pos, s, n);
                 return true;
             }
-            if (!parse_long(fs, s, &args, &nargs, err))
+            if (!parse_long(fs, s, n, &rest, err))
                 return false;
-        } else if (!parse_short(fs, s, &args, &nargs, err)) {
+        } else if (!parse_short(fs, s, n, &rest, err)) {
             return false;
         }
     }

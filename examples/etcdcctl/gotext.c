@@ -269,12 +269,12 @@ void go_duration_string(ctl_buf *out, int64_t ns)
     buf_addc(out, 's');
 }
 
-static void num_error(ctl_buf *err, const char *fn, const char *s, const char *what)
+static void num_error(ctl_buf *err, const char *fn, const char *s, size_t n, const char *what)
 {
     if (!err)
         return;
     buf_printf(err, "strconv.%s: parsing ", fn);
-    go_quote(err, s, strlen(s));
+    go_quote(err, s, n);
     buf_printf(err, ": %s", what);
 }
 
@@ -284,10 +284,10 @@ static int lower(int c)
 }
 
 /* strconv's rule: underscores only between digits, or between a base prefix and a digit. */
-static bool underscore_ok(const char *s)
+static bool underscore_ok(const char *s, size_t n)
 {
     char saw = '^';
-    size_t i = 0, n = strlen(s);
+    size_t i = 0;
     if (n >= 1 && (s[0] == '-' || s[0] == '+')) {
         s++;
         n--;
@@ -318,24 +318,23 @@ static bool underscore_ok(const char *s)
 
 enum { NUM_OK, NUM_SYNTAX, NUM_RANGE };
 
-static int parse_uint(const char *s, int base, uint64_t *out)
+static int parse_uint(const char *s, size_t len, int base, uint64_t *out)
 {
-    const char *s0 = s;
+    const char *s0 = s, *end = s + len;
     bool base0 = base == 0;
     *out = 0;
-    if (*s == '\0')
+    if (len == 0)
         return NUM_SYNTAX;
     if (base == 0) {
         base = 10;
         if (s[0] == '0') {
-            size_t n = strlen(s);
-            if (n >= 3 && lower(s[1]) == 'b') {
+            if (len >= 3 && lower(s[1]) == 'b') {
                 base = 2;
                 s += 2;
-            } else if (n >= 3 && lower(s[1]) == 'o') {
+            } else if (len >= 3 && lower(s[1]) == 'o') {
                 base = 8;
                 s += 2;
-            } else if (n >= 3 && lower(s[1]) == 'x') {
+            } else if (len >= 3 && lower(s[1]) == 'x') {
                 base = 16;
                 s += 2;
             } else {
@@ -346,7 +345,7 @@ static int parse_uint(const char *s, int base, uint64_t *out)
     }
     uint64_t cutoff = UINT64_MAX / (uint64_t)base + 1, n = 0;
     bool underscores = false;
-    for (; *s; s++) {
+    for (; s < end; s++) {
         int c = (unsigned char)*s, d;
         if (c == '_' && base0) {
             underscores = true;
@@ -372,56 +371,58 @@ static int parse_uint(const char *s, int base, uint64_t *out)
         }
         n = n1;
     }
-    if (underscores && !underscore_ok(s0))
+    if (underscores && !underscore_ok(s0, len))
         return NUM_SYNTAX;
     *out = n;
     return NUM_OK;
 }
 
-bool go_parse_int(const char *s, int base, int64_t *out, ctl_buf *err)
+bool go_parse_int(const char *s, size_t n, int base, int64_t *out, ctl_buf *err)
 {
     const char *s0 = s;
+    size_t n0 = n;
     bool neg = false;
     *out = 0;
-    if (*s == '\0') {
-        num_error(err, "ParseInt", s0, "invalid syntax");
+    if (n == 0) {
+        num_error(err, "ParseInt", s0, n0, "invalid syntax");
         return false;
     }
     if (*s == '+' || *s == '-') {
         neg = *s == '-';
         s++;
+        n--;
     }
     uint64_t un;
-    int rc = parse_uint(s, base, &un);
+    int rc = parse_uint(s, n, base, &un);
     if (rc == NUM_SYNTAX) {
-        num_error(err, "ParseInt", s0, "invalid syntax");
+        num_error(err, "ParseInt", s0, n0, "invalid syntax");
         return false;
     }
     const uint64_t cutoff = (uint64_t)1 << 63;
     if (rc == NUM_RANGE || (!neg && un >= cutoff) || (neg && un > cutoff)) {
-        num_error(err, "ParseInt", s0, "value out of range");
+        num_error(err, "ParseInt", s0, n0, "value out of range");
         return false;
     }
     *out = neg ? (int64_t)(0 - un) : (int64_t)un;
     return true;
 }
 
-bool go_parse_bool(const char *s, bool *out, ctl_buf *err)
+bool go_parse_bool(const char *s, size_t n, bool *out, ctl_buf *err)
 {
     static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
     static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
     for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
-        if (strcmp(s, yes[i]) == 0) {
+        if (strlen(yes[i]) == n && memcmp(s, yes[i], n) == 0) {
             *out = true;
             return true;
         }
-        if (strcmp(s, no[i]) == 0) {
+        if (strlen(no[i]) == n && memcmp(s, no[i], n) == 0) {
             *out = false;
             return true;
         }
     }
     *out = false;
-    num_error(err, "ParseBool", s, "invalid syntax");
+    num_error(err, "ParseBool", s, n, "invalid syntax");
     return false;
 }
 

@@ -32,11 +32,11 @@ void go_base64(ctl_buf *out, const void *s, size_t n);
 /* time.Duration.String, e.g. "1.5s", "2.236267ms", "1m0.5s". */
 void go_duration_string(ctl_buf *out, int64_t ns);
 
-/* strconv.ParseInt(s, base, 64); on failure *err receives Go's message, e.g.
- * `strconv.ParseInt: parsing "x": invalid syntax`. */
-bool go_parse_int(const char *s, int base, int64_t *out, ctl_buf *err);
-/* strconv.ParseBool, same error convention. */
-bool go_parse_bool(const char *s, bool *out, ctl_buf *err);
+/* strconv.ParseInt of the n bytes at s (any bytes, NULs included), in base (0: by prefix);
+ * on failure *err receives Go's message, e.g. `strconv.ParseInt: parsing "x": invalid syntax`. */
+bool go_parse_int(const char *s, size_t n, int base, int64_t *out, ctl_buf *err);
+/* strconv.ParseBool of n bytes, same error convention. */
+bool go_parse_bool(const char *s, size_t n, bool *out, ctl_buf *err);
 /* time.ParseDuration into nanoseconds, same error convention (`time: invalid duration "x"`). */
 bool go_parse_duration(const char *s, int64_t *ns, ctl_buf *err);
 /* strconv.Unquote of a "double-quoted" or `back-quoted` literal (quotes included in s). */

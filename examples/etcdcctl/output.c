@@ -17,6 +17,12 @@ int ctl_display(const ctl_globals *g, const etcd_response *resp, bool value_only
     case CTL_FORMAT_JSON:
         ctl_print_json(&out, resp);
         break;
+    case CTL_FORMAT_FIELDS:
+        ctl_print_fields(&out, resp);
+        break;
+    case CTL_FORMAT_PROTOBUF:
+        ctl_print_protobuf(&out, resp);
+        break;
     case CTL_FORMAT_TABLE:
         /* As etcdctl: the request is done, but a table cannot show a key-value response. */
         return ctl_fail(CTL_EXIT_BAD_FEATURE, "table not supported as output format");

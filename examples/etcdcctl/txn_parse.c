@@ -137,40 +137,61 @@ out:
     return got;
 }
 
+/* Fails with "<pre><line><post>", the line's bytes as they are. */
+static int fail_line(int code, const char *pre, const char *line, size_t len, const char *post, size_t post_len)
+{
+    ctl_buf msg = {0};
+    buf_adds(&msg, pre);
+    buf_add(&msg, line, len);
+    buf_add(&msg, post, post_len);
+    ctl_fail_buf(code, &msg);
+    buf_free(&msg);
+    return code;
+}
+
+static bool bytes_are(const char *s, size_t n, const char *t)
+{
+    return strlen(t) == n && memcmp(s, t, n) == 0;
+}
+
 static bool target_is(const char *t, size_t n, const char *a, const char *b)
 {
     return (strlen(a) == n && memcmp(t, a, n) == 0) || (strlen(b) == n && memcmp(t, b, n) == 0);
 }
 
-int txn_parse_compare(const char *line, size_t len, etcd_cmp **out)
+int txn_parse_compare(const char *line, size_t len, etcd_cmp **out, const char **server_error)
 {
     *out = NULL;
+    *server_error = NULL;
     const char *lp = memchr(line, '(', len);
     if (!lp)
-        return ctl_fail(CTL_EXIT_INVALID_INPUT, "malformed comparison: %.*s", (int)len, line);
+        return fail_line(CTL_EXIT_INVALID_INPUT, "malformed comparison: ", line, len, "", 0);
     const char *target = line;
     size_t tlen = (size_t)(lp - line);
     ctl_buf key = {0}, op = {0}, val = {0}, why = {0};
     int rc = 0;
     if (scan_compare(lp + 1, len - tlen - 1, &key, &op, &val) != 3) {
         ctl_buf got = {0};
-        buf_printf(&got, "%.*s(", (int)tlen, target);
+        buf_adds(&got, "; got ");
+        buf_add(&got, target, tlen);
+        buf_addc(&got, '(');
         go_quote(&got, key.data, key.len);
-        buf_printf(&got, ") %s ", buf_str(&op));
+        buf_adds(&got, ") ");
+        buf_add(&got, op.data, op.len);
+        buf_addc(&got, ' ');
         go_quote(&got, val.data, val.len);
-        rc = ctl_fail(CTL_EXIT_INVALID_INPUT, "malformed comparison: %.*s; got %s", (int)len, line, buf_str(&got));
+        rc = fail_line(CTL_EXIT_INVALID_INPUT, "malformed comparison: ", line, len, got.data, got.len);
         buf_free(&got);
         goto out;
     }
     etcd_cmp_result result;
-    const char *o = buf_str(&op);
-    if (strcmp(o, "=") == 0)
+    if (bytes_are(op.data, op.len, "="))
         result = ETCD_CMP_EQUAL;
-    else if (strcmp(o, "!=") == 0)
+    else if (bytes_are(op.data, op.len, "!="))
         result = ETCD_CMP_NOT_EQUAL;
-    else if (strcmp(o, ">") == 0)
+    else if (bytes_are(op.data, op.len, ">"))
         result = ETCD_CMP_GREATER;
-    else if (strcmp(o, "<") == 0)
+    else if (bytes_are(op.data, op.len, "<"))
         result = ETCD_CMP_LESS;
     else
         result = (etcd_cmp_result)-1;
@@ -187,18 +208,31 @@ int txn_parse_compare(const char *line, size_t len, etcd_cmp **out)
     else if (target_is(target, tlen, "lease", "lease"))
         kind = T_LEASE;
     if (kind == T_UNKNOWN) {
-        rc = ctl_fail(CTL_EXIT_INVALID_INPUT, "malformed comparison: %.*s (unknown target %.*s)", (int)len, line,
-                      (int)tlen, target);
+        ctl_buf post = {0};
+        buf_adds(&post, " (unknown target ");
+        buf_add(&post, target, tlen);
+        buf_addc(&post, ')');
+        rc = fail_line(CTL_EXIT_INVALID_INPUT, "malformed comparison: ", line, len, post.data, post.len);
+        buf_free(&post);
         goto out;
     }
     /* Versions and revisions are decimal; lease IDs hexadecimal, as everywhere in etcdctl. */
     int64_t num = 0;
-    if (kind != T_VALUE && !go_parse_int(buf_str(&val), kind == T_LEASE ? 16 : 10, &num, &why)) {
-        rc = ctl_fail(CTL_EXIT_INVALID_INPUT, "invalid txn compare request: %.*s", (int)len, line);
+    if (kind != T_VALUE && !go_parse_int(buf_str(&val), val.len, kind == T_LEASE ? 16 : 10, &num, &why)) {
+        rc = fail_line(CTL_EXIT_INVALID_INPUT, "invalid txn compare request: ", line, len, "", 0);
         goto out;
     }
     if ((int)result < 0) {
-        rc = ctl_fail(CTL_EXIT_INVALID_INPUT, "malformed comparison: %.*s (unknown operator %s)", (int)len, line, o);
+        ctl_buf post = {0};
+        buf_adds(&post, " (unknown operator ");
+        buf_add(&post, op.data, op.len);
+        buf_addc(&post, ')');
+        rc = fail_line(CTL_EXIT_INVALID_INPUT, "malformed comparison: ", line, len, post.data, post.len);
+        buf_free(&post);
+        goto out;
+    }
+    if (key.len == 0) {
+        *server_error = "etcdserver: key is not provided";
         goto out;
     }
     switch (kind) {
@@ -338,15 +372,15 @@ enum { REQ_PUT, REQ_GET, REQ_DEL, REQ_NONE };
 
 /* The request kind by name or unique prefix, as the command library matches it (its own
  * "help" and "completion" commands take part in the matching but make no request). */
-static int request_kind(const char *w)
+static int request_kind(const char *w, size_t len)
 {
     static const char *const names[] = {"put", "get", "del", "help", "completion"};
-    size_t len = strlen(w), matches = 0;
+    size_t matches = 0;
     int found = REQ_NONE;
     for (int i = 0; i < 5; i++) {
-        if (strcmp(names[i], w) == 0)
+        if (bytes_are(w, len, names[i]))
             return i < 3 ? i : REQ_NONE;
-        if (strncmp(names[i], w, len) == 0) {
+        if (strlen(names[i]) >= len && memcmp(names[i], w, len) == 0) {
             matches++;
             found = i < 3 ? i : REQ_NONE;
         }
@@ -366,7 +400,7 @@ int txn_parse_request(const char *line, size_t len, ctl_request *req)
         goto out;
     }
     if (words.n < 2) {
-        rc = ctl_fail(CTL_EXIT_INVALID_INPUT, "invalid txn compare request: %.*s", (int)len, line);
+        rc = fail_line(CTL_EXIT_INVALID_INPUT, "invalid txn compare request: ", line, len, "", 0);
         goto out;
     }
     /* The first word that is not a flag names the request. No flag is known at that point,
@@ -374,34 +408,40 @@ int txn_parse_request(const char *line, size_t len, ctl_request *req)
     size_t at = words.n;
     for (size_t i = 0; i < words.n; i++) {
         const char *w = words.items[i];
-        bool eq = strchr(w, '=') != NULL;
-        if (strcmp(w, "--") == 0)
+        size_t wn = words.lens[i];
+        bool eq = memchr(w, '=', wn) != NULL;
+        if (bytes_are(w, wn, "--"))
             break;
-        if ((strncmp(w, "--", 2) == 0 && !eq) || (w[0] == '-' && !eq && strlen(w) == 2)) {
+        if ((wn >= 2 && memcmp(w, "--", 2) == 0 && !eq) || (wn == 2 && w[0] == '-' && !eq)) {
             if (words.n - i - 1 <= 1)
                 break;
             i++;
             continue;
         }
-        if (w[0] != '\0' && w[0] != '-') {
+        if (wn > 0 && w[0] != '-') {
             at = i;
             break;
         }
     }
     /* The command library drops the first word equal to the name, wherever it is. */
     for (size_t i = 0; i < at; i++)
-        if (at < words.n && strcmp(words.items[i], words.items[at]) == 0)
+        if (at < words.n && words.lens[i] == words.lens[at] &&
+            memcmp(words.items[i], words.items[at], words.lens[at]) == 0)
             at = i;
-    int kind = at < words.n ? request_kind(words.items[at]) : REQ_NONE;
+    int kind = at < words.n ? request_kind(words.items[at], words.lens[at]) : REQ_NONE;
     if (kind == REQ_NONE) {
-        rc = ctl_fail(CTL_EXIT_INVALID_INPUT, "invalid txn request: %.*s", (int)len, line);
+        rc = fail_line(CTL_EXIT_INVALID_INPUT, "invalid txn request: ", line, len, "", 0);
         goto out;
     }
     char **rest = ctl_xmalloc(words.n * sizeof *rest);
+    size_t *rest_lens = ctl_xmalloc(words.n * sizeof *rest_lens);
     size_t nrest = 0;
-    for (size_t i = 0; i < words.n; i++)
-        if (i != at)
+    for (size_t i = 0; i < words.n; i++) {
+        if (i != at) {
+            rest_lens[nrest] = words.lens[i];
             rest[nrest++] = words.items[i];
+        }
+    }
 
     put_opts po;
     get_opts go;
@@ -423,16 +463,17 @@ int txn_parse_request(const char *line, size_t len, ctl_request *req)
         help = &dop.help;
     }
     flag_sets fs = {{specs}, 1};
-    bool parsed = flags_parse(&fs, rest, nrest, &pos, &err);
+    bool parsed = flags_parse(&fs, rest, rest_lens, nrest, &pos, &err);
     free(rest);
+    free(rest_lens);
     if (!parsed || *help) {
         fflush(stdout);
         fprintf(stderr, "%s\n", usage);
-        rc = ctl_fail(CTL_EXIT_INVALID_INPUT, "invalid txn request: %.*s", (int)len, line);
+        rc = fail_line(CTL_EXIT_INVALID_INPUT, "invalid txn request: ", line, len, "", 0);
         goto out;
     }
     if (kind == REQ_PUT)
-        rc = put_build(&po, &pos, true, req);
+        rc = put_build(&po, &pos, req);
     else if (kind == REQ_GET)
         rc = get_build(&go, &pos, req);
     else
