@@ -26,15 +26,16 @@ static void client_destroy(etcd_client *c)
         if (ctx->services[i])
             ctx->services[i]->destroy(ctx->services[i]);
     etcd_context_stop_streams(ctx);
-    if (c->watcher_ready)
-        etcd_watcher_destroy(&c->watcher);
-    if (c->lease_ready)
-        etcd_lease_destroy(&c->lease);
     etcd_ready_gate_close(ctx->gate);
     /* Channels go before the loop: gRPC finishes their internal work on its own threads, and the
      * loop drains the connectivity watches still armed. */
     etcd_endpoint_set_free(ctx->eps);
     etcd_loop_free(ctx->loop);
+    /* After the loop: a reconnect timer of theirs may have fired during the close. */
+    if (c->watcher_ready)
+        etcd_watcher_destroy(&c->watcher);
+    if (c->lease_ready)
+        etcd_lease_destroy(&c->lease);
     etcd_ready_gate_free(ctx->gate);
     etcd_transport_free(ctx->transport);
     if (ctx->event_fd >= 0)

@@ -42,6 +42,7 @@ struct kept {
     int64_t deadline_ms;            /* K_ONCE: the call's deadline; 0: none */
     etcd_timer timer;
     etcd_timer cancel_timer;
+    atomic_bool cancel_armed;       /* armed once, however often cancelled */
     kept *hnext;
 };
 
@@ -221,8 +222,8 @@ static void lease_connect(etcd_lease *l, outbox *o);
 
 static void arm_lease_timer(etcd_lease *l, int64_t when_ms)
 {
-    if (l->timer_armed)
-        etcd_loop_timer_cancel(l->ctx->loop, &l->timer);
+    /* Always cancel first: arming a timer that is still in the heap would put it there twice. */
+    etcd_loop_timer_cancel(l->ctx->loop, &l->timer);
     l->timer_armed = etcd_loop_timer_add(l->ctx->loop, &l->timer, when_ms);
 }
 
@@ -442,7 +443,8 @@ static void cancel_fired(etcd_timer *t)
 static void cancel_hook(void *arg)
 {
     kept *k = arg;
-    etcd_loop_timer_add(k->l->ctx->loop, &k->cancel_timer, 0);
+    if (!atomic_exchange(&k->cancel_armed, true))
+        etcd_loop_timer_add(k->l->ctx->loop, &k->cancel_timer, 0);
 }
 
 /* ---- starting ---- */
@@ -475,6 +477,7 @@ static etcd_code submit(etcd_lease *l, kkind kind, int64_t id, int renewals, etc
     k->timer.heap_index = SIZE_MAX;
     k->cancel_timer.fire = cancel_fired;
     k->cancel_timer.heap_index = SIZE_MAX;
+    atomic_init(&k->cancel_armed, false);
     if (kind == K_ONCE)
         k->deadline_ms = etcd_context_deadline(l->ctx, 0);
     etcd_code rc = etcd_context_begin(l->ctx, err);

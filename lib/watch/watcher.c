@@ -38,6 +38,7 @@ struct watch {
     wstate state;
     bool notified_created;
     etcd_timer cancel_timer;        /* moves a cancel to the loop thread */
+    atomic_bool cancel_armed;       /* the cancel timer is armed once, however often cancelled */
     /* a fragmented batch being put together */
     Mvccpb__Event **frag_events;
     size_t frag_n, frag_cap;
@@ -323,8 +324,8 @@ static void group_connect(etcd_watch_group *g, outbox *o);
 
 static void arm_group_timer(etcd_watch_group *g, int64_t when_ms)
 {
-    if (g->timer_armed)
-        etcd_loop_timer_cancel(g->ctx->loop, &g->timer);
+    /* Always cancel first: arming a timer that is still in the heap would put it there twice. */
+    etcd_loop_timer_cancel(g->ctx->loop, &g->timer);
     g->timer_armed = etcd_loop_timer_add(g->ctx->loop, &g->timer, when_ms);
 }
 
@@ -417,13 +418,11 @@ static void group_connect(etcd_watch_group *g, outbox *o)
     g->paused = false;
     g->pend_head = g->pend_tail = NULL;
     for (size_t b = 0; b < g->nbuckets; b++)
-        for (watch *wt = g->table[b]; wt; wt = wt->hnext) {
+        for (watch *wt = g->table[b], *next; wt; wt = next) {
+            next = wt->hnext;
             wt->in_pending = false;
-            if (wt->state == W_CANCELLING) {
+            if (wt->state == W_CANCELLING)
                 end_watch(wt, ETCD_E_CANCELLED, NULL, o); /* never re-created once cancelled */
-                b--; /* the chain changed under us: rescan this bucket */
-                break;
-            }
         }
     for (size_t b = 0; b < g->nbuckets; b++)
         for (watch *wt = g->table[b]; wt; wt = wt->hnext)
@@ -626,8 +625,8 @@ static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *ar
         goto out;
     }
     watch *wt = table_find(g, r->watch_id);
-    if (!wt || (wt->state != W_LIVE && wt->state != W_CANCELLING))
-        goto out;
+    if (!wt || wt->state != W_LIVE)
+        goto out; /* a cancelled watch delivers nothing more, only its end */
     if (r->fragment || wt->frag_na) {
         if (!frag_add(wt, r, arena)) {
             etcd_arena_free(arena);
@@ -698,7 +697,8 @@ static void cancel_fired(etcd_timer *t)
 static void cancel_hook(void *arg)
 {
     watch *wt = arg;
-    etcd_loop_timer_add(wt->g->ctx->loop, &wt->cancel_timer, 0);
+    if (!atomic_exchange(&wt->cancel_armed, true))
+        etcd_loop_timer_add(wt->g->ctx->loop, &wt->cancel_timer, 0);
 }
 
 /* ---- the public side ---- */
@@ -789,6 +789,7 @@ etcd_code etcd_watch(etcd_watcher *w, const etcd_watch_opts *opts, etcd_callback
     wt->base.destroy = watch_destroy;
     wt->cancel_timer.fire = cancel_fired;
     wt->cancel_timer.heap_index = SIZE_MAX;
+    atomic_init(&wt->cancel_armed, false);
     wt->next_rev = opts->req.start_revision;
     etcd_code rc = etcd_context_begin(ctx, err);
     if (rc != ETCD_OK) {
