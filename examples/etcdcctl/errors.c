@@ -72,6 +72,11 @@ void ctl_error_text(etcd_code rc, const etcd_error *err, ctl_buf *out)
     }
     int status = err ? etcd_error_grpc_status(err) : -1;
     const char *msg = err ? etcd_error_server_message(err) : NULL;
+    /* Refused before sending by the client's limit: grpc-go words it as a status error too. */
+    if (cause == ETCD_E_MESSAGE_TOO_LARGE && status < 0 && msg && *msg) {
+        buf_printf(out, "rpc error: code = ResourceExhausted desc = %s", msg);
+        return;
+    }
     if (status > 0 && status < (int)(sizeof grpc_code_names / sizeof grpc_code_names[0]) && msg && *msg) {
         /* etcd's own rejections print as their message alone ("etcdserver: key not found"),
          * as etcd's Go client turns them into errors of their own; any other failed call is

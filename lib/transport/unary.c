@@ -180,7 +180,8 @@ static void channel_invoke(ProtobufCService *service, unsigned method, const Pro
     size_t size = rpc->packed ? GRPC_SLICE_LENGTH(*rpc->packed) : protobuf_c_message_get_packed_size(input);
     if (size > (size_t)etcd_transport_max_send_bytes(t)) {
         char what[128];
-        snprintf(what, sizeof what, "request of %zu bytes is larger than the client's limit of %d bytes", size,
+        /* gRPC's own wording, which people search for. */
+        snprintf(what, sizeof what, "trying to send message larger than max (%zu vs. %d)", size,
                  etcd_transport_max_send_bytes(t));
         fail_unstarted(c, ETCD_E_MESSAGE_TOO_LARGE, what, ep);
         return;
