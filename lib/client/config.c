@@ -93,10 +93,11 @@ etcd_code etcd_config_set_require_leader(etcd_config *cfg, int on)
 etcd_code etcd_config_set_keepalive(etcd_config *cfg, int64_t time_ms, int64_t timeout_ms)
 {
     CHECK_CFG(cfg);
-    if (time_ms < 0 || timeout_ms <= 0 || time_ms > INT32_MAX || timeout_ms > INT32_MAX)
+    if (time_ms < 0 || timeout_ms <= 0)
         return ETCD_E_INVALID_ARGUMENT;
-    cfg->channel.keepalive_time_ms = time_ms;
-    cfg->channel.keepalive_timeout_ms = timeout_ms;
+    /* gRPC takes ints: longer than 24 days is as good as never. */
+    cfg->channel.keepalive_time_ms = time_ms > INT32_MAX ? INT32_MAX : time_ms;
+    cfg->channel.keepalive_timeout_ms = timeout_ms > INT32_MAX ? INT32_MAX : timeout_ms;
     return ETCD_OK;
 }
 
