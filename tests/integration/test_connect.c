@@ -232,12 +232,13 @@ static int result_wait(result *r, int64_t timeout_ms)
 static void test_slow_link(void **state)
 {
     (void)state;
-    /* About 2.2 s per round trip: the HTTP/2 handshake alone takes longer than gRPC's minimum
-     * connect time would be if it were lowered to a "backoff" of 100 ms. */
+    /* About 2.6 s per round trip, so the HTTP/2 handshake takes longer than any connect
+     * attempt would be allowed if gRPC's minimum connect time were lowered to 100 ms (each
+     * attempt would then get only its reconnect backoff: at most 2 s plus 20 % jitter). */
     fp_proxy *p;
     assert_int_equal(fp_start(eh_member_client_port(itest_cluster, 0), &p), 0);
     fp_set_mode(p, FP_DELAY);
-    fp_set_delay_ms(p, 1100);
+    fp_set_delay_ms(p, 1300);
     etcd_config *cfg = itest_config(fp_endpoint(p));
     assert_int_equal(etcd_config_set_dial_timeout_ms(cfg, 15000), ETCD_OK);
     assert_int_equal(etcd_config_set_request_timeout_ms(cfg, 60000), ETCD_OK);
