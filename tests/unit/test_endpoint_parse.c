@@ -178,6 +178,29 @@ static void test_bad_hosts(void **state)
     parse_bad_names("h@x:1", "h@x:1");
 }
 
+/* Anything between the closing bracket and the port, or brackets out of place, is refused: a
+ * lax parser would take "[::1]x2379" for port 2379 or hand gRPC a target it reads otherwise. */
+static void test_malformed_brackets(void **state)
+{
+    (void)state;
+    parse_bad_names("[::1]x2379", "[::1]x2379");
+    parse_bad("[::1]x2379", ETCD_E_BAD_ENDPOINT, "missing port");
+    parse_bad_names("http://[::1]x2379", "http://[::1]x2379");
+    parse_bad_names("[::1]2379", "[::1]2379");
+    parse_bad_names("[::1] :2379", "[::1] :2379");
+    parse_bad_names("[::1]::2379", "[::1]::2379");
+    parse_bad_names("[::1]:2379]", "[::1]:2379]");
+    parse_bad_names("[::1]]:2379", "[::1]]:2379");
+    parse_bad_names("[[::1]]:2379", "[[::1]]:2379");
+    parse_bad_names("[::1]:[2379]", "[::1]:[2379]");
+    parse_bad_names("[::1]:23x9", "[::1]:23x9");
+    parse_bad("[::1]:23x9", ETCD_E_BAD_ENDPOINT, "invalid port \"23x9\"");
+    parse_bad_names("]::1[:2379", "]::1[:2379");
+    parse_bad_names("::1]:2379", "::1]:2379");
+    parse_bad_names("h[::1]:2379", "h[::1]:2379");
+    parse_bad_names("[::1]:2379,[::2]x1", "[::2]x1");
+}
+
 static void test_bad_schemes_and_paths(void **state)
 {
     (void)state;
@@ -251,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_bad_ports),
         cmocka_unit_test(test_bad_entry_in_list_is_named),
         cmocka_unit_test(test_bad_hosts),
+        cmocka_unit_test(test_malformed_brackets),
         cmocka_unit_test(test_bad_schemes_and_paths),
         cmocka_unit_test(test_embedded_space_or_control),
         cmocka_unit_test(test_tls_not_configured),
