@@ -97,6 +97,7 @@ typedef enum etcd_code {
     ETCD_E_CORRUPT = -149,               /* corrupt cluster */
     ETCD_E_NOT_SUPPORTED_FOR_LEARNER = -150, /* rpc not supported for learner */
     ETCD_E_BAD_LEADER_TRANSFEREE = -151, /* bad leader transferee */
+    ETCD_E_PROPOSAL_DROPPED = -152,      /* raft proposal dropped (never entered the log: not applied) */
     ETCD_E_SERVER = -199                 /* any other server error: see etcd_error_grpc_status()
                                             and etcd_error_server_message() */
 } etcd_code;

@@ -31,27 +31,29 @@ typedef struct code_row {
     const char *server_msg;   /* etcd's message without "etcdserver: ", or NULL */
     int grpc_status;          /* the status etcd sends it with, or 0 */
     bool maybe_applied;       /* a write that met it after being sent may have been applied */
+    bool raw;                 /* etcd sends server_msg as is, without "etcdserver: " */
 } code_row;
 
-#define ROW(c, t) {c, #c, t, NULL, 0, false}
-#define SRV(c, msg, st, unknown) {c, #c, msg, msg, st, unknown}
+#define ROW(c, t) {c, #c, t, NULL, 0, false, false}
+#define SRV(c, msg, st, unknown) {c, #c, msg, msg, st, unknown, false}
+#define RAW(c, msg, st, unknown) {c, #c, msg, msg, st, unknown, true}
 
 static const code_row rows[] = {
     ROW(ETCD_OK, "success"),
     ROW(ETCD_E_INVALID_ARGUMENT, "invalid argument"),
     ROW(ETCD_E_NOMEM, "out of memory"),
-    {ETCD_E_DEADLINE, "ETCD_E_DEADLINE", "deadline exceeded", NULL, 0, true},
-    {ETCD_E_CANCELLED, "ETCD_E_CANCELLED", "cancelled", NULL, 0, true},
-    {ETCD_E_UNAVAILABLE, "ETCD_E_UNAVAILABLE", "endpoint unavailable", NULL, 0, true},
+    {ETCD_E_DEADLINE, "ETCD_E_DEADLINE", "deadline exceeded", NULL, 0, true, false},
+    {ETCD_E_CANCELLED, "ETCD_E_CANCELLED", "cancelled", NULL, 0, true, false},
+    {ETCD_E_UNAVAILABLE, "ETCD_E_UNAVAILABLE", "endpoint unavailable", NULL, 0, true, false},
     ROW(ETCD_E_OUTCOME_UNKNOWN, "outcome unknown: the write may have been applied"),
     ROW(ETCD_E_BAD_ENDPOINT, "malformed endpoint"),
     ROW(ETCD_E_TLS_NOT_CONFIGURED, "TLS not configured"),
     ROW(ETCD_E_CLOSED, "client closed"),
-    {ETCD_E_PROTOCOL, "ETCD_E_PROTOCOL", "malformed response", NULL, 0, true},
-    {ETCD_E_INTERNAL, "ETCD_E_INTERNAL", "internal gRPC error", NULL, 0, true},
+    {ETCD_E_PROTOCOL, "ETCD_E_PROTOCOL", "malformed response", NULL, 0, true, false},
+    {ETCD_E_INTERNAL, "ETCD_E_INTERNAL", "internal gRPC error", NULL, 0, true, false},
     /* Too large to receive: the server answered, so a write was applied. (Too large to send
      * never leaves the client: the transport marks that one as not sent.) */
-    {ETCD_E_MESSAGE_TOO_LARGE, "ETCD_E_MESSAGE_TOO_LARGE", "message larger than the client's limit", NULL, 0, true},
+    {ETCD_E_MESSAGE_TOO_LARGE, "ETCD_E_MESSAGE_TOO_LARGE", "message larger than the client's limit", NULL, 0, true, false},
     ROW(ETCD_E_LEASE_LOST, "lease lost: no renewal was answered within its TTL"),
 
     SRV(ETCD_E_COMPACTED, "mvcc: required revision has been compacted", S_OUT_OF_RANGE, false),
@@ -112,7 +114,10 @@ static const code_row rows[] = {
     SRV(ETCD_E_CORRUPT, "corrupt cluster", S_DATA_LOSS, false),
     SRV(ETCD_E_NOT_SUPPORTED_FOR_LEARNER, "rpc not supported for learner", S_UNAVAILABLE, false),
     SRV(ETCD_E_BAD_LEADER_TRANSFEREE, "bad leader transferee", S_FAILED_PRECONDITION, false),
-    {ETCD_E_SERVER, "ETCD_E_SERVER", "server error", NULL, 0, true},
+    /* raft refused to append the proposal (leadership transfer, removed member, full log):
+     * it never entered the log, so it cannot be applied. */
+    RAW(ETCD_E_PROPOSAL_DROPPED, "raft proposal dropped", S_UNKNOWN, false),
+    {ETCD_E_SERVER, "ETCD_E_SERVER", "server error", NULL, 0, true, false},
 };
 
 static const code_row *find_row(etcd_code code)
@@ -147,6 +152,11 @@ etcd_code etcd_status_to_code(int grpc_status, const char *message, size_t len)
 {
     if (grpc_status == 0)
         return ETCD_OK;
+    for (size_t i = 0; message && i < sizeof rows / sizeof rows[0]; i++) {
+        const code_row *r = &rows[i];
+        if (r->raw && strlen(r->server_msg) == len && memcmp(r->server_msg, message, len) == 0)
+            return r->code;
+    }
     if (message && len >= sizeof server_prefix - 1 && memcmp(message, server_prefix, sizeof server_prefix - 1) == 0) {
         const char *m = message + sizeof server_prefix - 1;
         size_t mlen = len - (sizeof server_prefix - 1);

@@ -201,7 +201,7 @@ static const struct {
     C(ETCD_E_LEADER_CHANGED), C(ETCD_E_NOT_CAPABLE), C(ETCD_E_STOPPED), C(ETCD_E_TIMEOUT),
     C(ETCD_E_TIMEOUT_LEADER_FAIL), C(ETCD_E_TIMEOUT_CONN_LOST), C(ETCD_E_TIMEOUT_APPLIED_INDEX),
     C(ETCD_E_UNHEALTHY), C(ETCD_E_CORRUPT), C(ETCD_E_NOT_SUPPORTED_FOR_LEARNER), C(ETCD_E_BAD_LEADER_TRANSFEREE),
-    C(ETCD_E_SERVER),
+    C(ETCD_E_PROPOSAL_DROPPED), C(ETCD_E_SERVER),
 };
 #define N_CODES (sizeof all_codes / sizeof all_codes[0])
 
@@ -321,9 +321,26 @@ static void test_error_from_call(void **state)
     etcd_error_free(e);
 }
 
+/* raft's "proposal dropped" comes without etcd's prefix, as gRPC status Unknown: the proposal
+ * never entered the log, so a write that met it is a definite failure. */
+static void test_proposal_dropped_is_definite(void **state)
+{
+    (void)state;
+    static const char msg[] = "raft proposal dropped";
+    etcd_code code = etcd_status_to_code(2 /* UNKNOWN */, msg, sizeof msg - 1);
+    assert_int_equal(code, ETCD_E_PROPOSAL_DROPPED);
+    assert_false(etcd_code_write_outcome_unknown(code));
+    /* Any other message with status Unknown stays an internal error, which may have applied. */
+    static const char other[] = "something else";
+    code = etcd_status_to_code(2, other, sizeof other - 1);
+    assert_int_equal(code, ETCD_E_INTERNAL);
+    assert_true(etcd_code_write_outcome_unknown(code));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_proposal_dropped_is_definite),
         cmocka_unit_test(test_every_server_error),
         cmocka_unit_test(test_table_covers_every_server_code),
         cmocka_unit_test(test_message_matching_is_exact),
