@@ -67,7 +67,11 @@ typedef struct bench_result {
     double wall_s;
     double cpu_user_s, cpu_sys_s;
     bench_errors errs;
+    const char *unit;     /* what the items are, for the report; NULL: "requests" */
 } bench_result;
+
+/* Counts one error under its message (the first BENCH_MAX_ERROR_KINDS kinds by name). */
+void bench_note_error(bench_errors *e, const char *msg);
 
 /*
  * Sends `total` requests of workload w, `inflight` at a time (slot k on client k % n), each
