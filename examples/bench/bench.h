@@ -67,7 +67,11 @@ typedef struct bench_result {
     double wall_s;
     double cpu_user_s, cpu_sys_s;
     bench_errors errs;
+    const char *unit;     /* what the items are, for the report; NULL: "requests" */
 } bench_result;
+
+/* Counts one error under its message (the first BENCH_MAX_ERROR_KINDS kinds by name). */
+void bench_note_error(bench_errors *e, const char *msg);
 
 /*
  * Sends `total` requests of workload w, `inflight` at a time (slot k on client k % n), each
@@ -100,6 +104,51 @@ uint64_t bench_mix64(uint64_t x);
 bool bench_check_key_size(long long key_size, long long key_space);
 /* n random bytes from the OS (or a seeded generator when that fails); caller frees. */
 uint8_t *bench_random_bytes(size_t n);
+/* prefix followed by i in 10 decimal digits ("bench-%010d" for prefix "bench-"), without printf
+ * on the hot path; more digits when i needs them. Returns the length (not NUL-terminated). */
+size_t bench_numbered_key(char *buf, size_t len, const char *prefix, uint64_t i);
+
+/* ---- helpers for the stream workloads (streams.c) ---- */
+/* Monotonic clock, in ns. */
+uint64_t bench_now_ns(void);
+
+/*
+ * Counts items that callbacks report (on etcdc's threads) until a target is reached, or until
+ * someone says the run failed. Only the callback that reaches the target takes the lock, so
+ * counting costs an atomic add.
+ */
+typedef struct bench_latch {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    _Atomic uint64_t count;
+    uint64_t target;
+    bool done;   /* under mu: target reached or failed */
+    bool failed; /* under mu */
+} bench_latch;
+
+void bench_latch_init(bench_latch *l, uint64_t target);
+void bench_latch_destroy(bench_latch *l);
+/* Adds n; wakes the waiter when the count reaches the target. */
+void bench_latch_add(bench_latch *l, uint64_t n);
+/* Wakes the waiter for good: the run cannot reach its target. */
+void bench_latch_fail(bench_latch *l);
+/* Waits up to timeout_ms for the target (true) or a failure / the timeout (false). */
+bool bench_latch_wait(bench_latch *l, long long timeout_ms);
+
+/*
+ * With ETCD_DISPATCH_CALLER nobody runs the callbacks unless we do: a thread of ours polls the
+ * clients' descriptors and dispatches, so the stream workloads can wait on latches in either
+ * mode. With ETCD_DISPATCH_THREAD it does nothing.
+ */
+typedef struct bench_dispatcher {
+    bench_clients *cl;
+    pthread_t thread;
+    int stop_pipe[2];
+    bool running;
+} bench_dispatcher;
+
+bool bench_dispatcher_start(bench_dispatcher *d, bench_clients *cl);
+void bench_dispatcher_stop(bench_dispatcher *d);
 
 /* ---- subcommands (main.c dispatches; one file each) ---- */
 typedef struct bench_command {
@@ -112,7 +161,15 @@ typedef struct bench_command {
     int (*run)(bench_global *g, const char **args, size_t nargs);
 } bench_command;
 
-extern const bench_command bench_put_command, bench_range_command, bench_txn_put_command, bench_peer_command;
+extern const bench_command bench_put_command, bench_range_command, bench_txn_put_command, bench_watch_command,
+    bench_peer_command;
+
+/* peer --op watch|watchers (peer_stream.c): the shared stream workloads, on one client. */
+typedef struct bench_peer_stream_args {
+    const char *op, *label;
+    long long total, inflight, val_size;
+} bench_peer_stream_args;
+int bench_peer_stream(bench_clients *cl, const bench_peer_stream_args *a);
 
 /* For the etcd-style subcommands: opens --conns clients, runs w, prints the report, closes. */
 int bench_run_and_report(const bench_global *g, const bench_workload *w);

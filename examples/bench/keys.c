@@ -78,3 +78,16 @@ bool bench_check_key_size(long long size, long long space)
     }
     return true;
 }
+
+size_t bench_numbered_key(char *buf, size_t len, const char *prefix, uint64_t i)
+{
+    size_t p = strlen(prefix);
+    if (i >= 10000000000ull || p + 10 > len)
+        return (size_t)snprintf(buf, len, "%s%010llu", prefix, (unsigned long long)i);
+    memcpy(buf, prefix, p);
+    for (size_t d = p + 10; d-- > p;) {
+        buf[d] = (char)('0' + i % 10);
+        i /= 10;
+    }
+    return p + 10;
+}

@@ -1,8 +1,8 @@
 /*
  * etcdc-bench: a benchmark for etcd v3 over etcdc, modelled on etcd's tools/benchmark.
  *
- *   etcdc-bench [global flags] put|range|txn-put [flags]     etcd benchmark's workloads and report
- *   etcdc-bench peer [flags]                                  the shared side-by-side peer workload
+ *   etcdc-bench [global flags] put|range|txn-put|watch [flags]  etcd benchmark's workloads and report
+ *   etcdc-bench peer [flags]                                   the shared side-by-side peer workloads
  *
  * Requests are kept in flight with the async API: every callback starts the next request.
  */
@@ -35,6 +35,7 @@ static const bench_command *const commands[] = {
     &bench_put_command,
     &bench_range_command,
     &bench_txn_put_command,
+    &bench_watch_command,
     &bench_peer_command,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -44,7 +45,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: etcdc-bench [global flags] COMMAND [flags]\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
-    fprintf(f, "\nglobal flags (put, range, txn-put):\n");
+    fprintf(f, "\nglobal flags (put, range, txn-put, watch):\n");
     flags_usage(f, global_flags);
     fprintf(f, "\n'etcdc-bench COMMAND --help' lists a command's flags.\n");
 }

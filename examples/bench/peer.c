@@ -6,6 +6,7 @@
  *   get / sget: linearizable / serializable range of "bench-getkey-000", which must come back
  *   as one kv with a --val-size value (the peer puts it first, as gopeer does);
  *   --warmup untimed requests, then --total timed ones; one RESULT line.
+ * --op watch and --op watchers are the stream workloads (peer_stream.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +14,11 @@
 #include "bench.h"
 
 static const char *endpoint = "127.0.0.1:23790", *op_name = "put", *label = "", *dispatch = "thread";
-static long long total = 10000, warmup = 1000, inflight = 1, val_size = 256, request_timeout_ms = 0;
+static long long total = 10000, warmup = 1000, inflight = 1, val_size = 256, request_timeout_ms = 0, seconds = 10;
 
 static flag_def peer_flags[] = {
     {"endpoint", FLAG_STRING, &endpoint, "etcd endpoint", false},
-    {"op", FLAG_STRING, &op_name, "put | get (linearizable) | sget (serializable get)", false},
+    {"op", FLAG_STRING, &op_name, "put | get (linearizable) | sget (serializable get) | watch | watchers", false},
     {"total", FLAG_INT, &total, "timed ops", false},
     {"warmup", FLAG_INT, &warmup, "untimed warm-up ops", false},
     {"inflight", FLAG_INT, &inflight, "concurrent requests in flight on the one connection", false},
@@ -26,6 +27,8 @@ static flag_def peer_flags[] = {
     {"dispatch", FLAG_STRING, &dispatch, "where callbacks run: thread (etcdc's) or caller (ours)", false},
     {"request-timeout", FLAG_INT, &request_timeout_ms,
      "each request's deadline in ms; 0: none, as the Go peer's context.Background()", false},
+    {"seconds", FLAG_INT, &seconds, "keepalive: how long the leases are kept alive (accepted, as the Go peer's flag)",
+     false},
     {NULL, FLAG_INT, NULL, NULL, false},
 };
 
@@ -37,24 +40,11 @@ typedef struct peer_ctx {
     const etcd_op *get; /* get / sget: built once */
 } peer_ctx;
 
-/* "bench-%010d" without printf on the hot path; 16 bytes up to 10 digits. */
-static size_t put_key(char *buf, size_t len, uint64_t i)
-{
-    if (i >= 10000000000ull)
-        return (size_t)snprintf(buf, len, "bench-%llu", (unsigned long long)i);
-    memcpy(buf, "bench-", 6);
-    for (int d = 15; d >= 6; d--) {
-        buf[d] = (char)('0' + i % 10);
-        i /= 10;
-    }
-    return 16;
-}
-
 static etcd_code put_submit(void *ctx, etcd_kv *kv, uint64_t i, etcd_callback cb, void *ud, etcd_error **err)
 {
     const peer_ctx *p = ctx;
     char key[32];
-    size_t n = put_key(key, sizeof key, i);
+    size_t n = bench_numbered_key(key, sizeof key, "bench-", i);
     return etcd_kv_put_async(kv, key, n, p->val, p->val_size, cb, ud, NULL, err);
 }
 
@@ -89,8 +79,13 @@ static int peer_run(bench_global *g, const char **args, size_t nargs)
     if (!bench_parse_dispatch(dispatch, &mode))
         return 2;
     bool is_put = strcmp(op_name, "put") == 0, is_sget = strcmp(op_name, "sget") == 0;
-    if (!is_put && !is_sget && strcmp(op_name, "get") != 0) {
-        fprintf(stderr, "--op: \"%s\" is not put, get or sget\n", op_name);
+    bool is_stream = strcmp(op_name, "watch") == 0 || strcmp(op_name, "watchers") == 0;
+    if (strcmp(op_name, "keepalive") == 0) {
+        fprintf(stderr, "--op keepalive: etcdc has no lease keepalive yet\n");
+        return 2;
+    }
+    if (!is_put && !is_sget && !is_stream && strcmp(op_name, "get") != 0) {
+        fprintf(stderr, "--op: \"%s\" is not put, get, sget, watch or watchers\n", op_name);
         return 2;
     }
     if (total < 1 || inflight < 1 || warmup < 0 || val_size < 0) {
@@ -101,6 +96,12 @@ static int peer_run(bench_global *g, const char **args, size_t nargs)
     bench_clients cl;
     if (!bench_clients_open(&cl, endpoint, 1, mode, request_timeout_ms))
         return 1;
+    if (is_stream) {
+        /* --warmup and --inflight do not apply, as in the Go peer; inflight is echoed. */
+        bench_peer_stream_args a = {
+            .op = op_name, .label = label, .total = total, .inflight = inflight, .val_size = val_size};
+        return bench_peer_stream(&cl, &a);
+    }
     int rc = 1;
     etcd_op *get = NULL;
     bench_result res;

@@ -54,7 +54,11 @@ static void note_error(runner *r, uint64_t i, const char *msg)
     atomic_fetch_add_explicit(&r->errors, 1, memory_order_relaxed);
     if (r->failed)
         r->failed[i] = 1;
-    bench_errors *e = r->errs;
+    bench_note_error(r->errs, msg);
+}
+
+void bench_note_error(bench_errors *e, const char *msg)
+{
     pthread_mutex_lock(&e->mu);
     size_t k = 0;
     while (k < e->n && strcmp(e->msg[k], msg) != 0)

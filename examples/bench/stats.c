@@ -131,8 +131,9 @@ void bench_report(FILE *f, const bench_result *res)
     }
     double cpu = res->cpu_user_s + res->cpu_sys_s;
     fprintf(f, "\nClient resources:\n");
-    fprintf(f, "  CPU:\t%4.4f secs per 10k requests (user %4.4f secs, sys %4.4f secs over %llu requests).\n",
-            res->total ? cpu * 10000 / (double)res->total : 0, res->cpu_user_s, res->cpu_sys_s,
-            (unsigned long long)res->total);
+    const char *unit = res->unit ? res->unit : "requests";
+    fprintf(f, "  CPU:\t%4.4f secs per 10k %s (user %4.4f secs, sys %4.4f secs over %llu %s).\n",
+            res->total ? cpu * 10000 / (double)res->total : 0, unit, res->cpu_user_s, res->cpu_sys_s,
+            (unsigned long long)res->total, unit);
     fprintf(f, "  Peak RSS:\t%.1f MB.\n", (double)bench_peak_rss_kb() / 1024);
 }
