@@ -1,6 +1,10 @@
 /* Nesting and framing check of protobuf wire bytes, without recursion. */
 #include <stdbool.h>
 
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
 #include "depth.h"
 
 #define STR_(x) #x
@@ -89,8 +93,66 @@ etcd_wire_verdict etcd_wire_check(const ProtobufCMessageDescriptor *d, const uin
     }
 }
 
+/* The deepest nesting the schema of d allows, or UINT_MAX when its message fields form a cycle
+ * (TxnResponse -> ResponseOp -> TxnResponse). Depth-first over the descriptors. */
+static unsigned schema_depth(const ProtobufCMessageDescriptor *d, const ProtobufCMessageDescriptor **path, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (path[i] == d)
+            return UINT_MAX;
+    if (n >= ETCD_MAX_MESSAGE_DEPTH)
+        return UINT_MAX;
+    path[n] = d;
+    unsigned deepest = 1;
+    for (unsigned f = 0; f < d->n_fields; f++) {
+        const ProtobufCFieldDescriptor *fd = &d->fields[f];
+        if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        unsigned sub = schema_depth(fd->descriptor, path, n + 1);
+        if (sub == UINT_MAX)
+            return UINT_MAX;
+        if (sub + 1 > deepest)
+            deepest = sub + 1;
+    }
+    return deepest;
+}
+
+/* Whether a message of type d can be unpacked without the check: its schema has no cycle and
+ * nests no deeper than the bound, so protobuf-c's recursion is bounded by the schema itself
+ * (and protobuf-c refuses truncated data on its own). Remembered per descriptor: the check is
+ * a second pass over every watch event otherwise. */
+static bool schema_bounded(const ProtobufCMessageDescriptor *d)
+{
+    enum { SLOTS = 64 };
+    static _Atomic(const ProtobufCMessageDescriptor *) keys[SLOTS];
+    static atomic_int vals[SLOTS]; /* 0 unknown, 1 bounded, 2 not */
+    size_t h = ((uintptr_t)d >> 4) % SLOTS;
+    for (size_t i = 0; i < SLOTS; i++) {
+        size_t slot = (h + i) % SLOTS;
+        const ProtobufCMessageDescriptor *k = atomic_load_explicit(&keys[slot], memory_order_acquire);
+        if (k == d) {
+            int v = atomic_load_explicit(&vals[slot], memory_order_acquire);
+            if (v)
+                return v == 1;
+            break;
+        }
+        if (!k) {
+            const ProtobufCMessageDescriptor *path[ETCD_MAX_MESSAGE_DEPTH];
+            bool bounded = schema_depth(d, path, 0) <= ETCD_MAX_MESSAGE_DEPTH;
+            const ProtobufCMessageDescriptor *expected = NULL;
+            if (atomic_compare_exchange_strong(&keys[slot], &expected, d) || expected == d)
+                atomic_store_explicit(&vals[slot], bounded ? 1 : 2, memory_order_release);
+            return bounded;
+        }
+    }
+    const ProtobufCMessageDescriptor *path[ETCD_MAX_MESSAGE_DEPTH];
+    return schema_depth(d, path, 0) <= ETCD_MAX_MESSAGE_DEPTH;
+}
+
 const char *etcd_response_wire_problem(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t len)
 {
+    if (schema_bounded(d))
+        return NULL;
     switch (etcd_wire_check(d, data, len, ETCD_MAX_MESSAGE_DEPTH)) {
     case ETCD_WIRE_OK:
         return NULL;

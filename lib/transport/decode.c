@@ -32,19 +32,36 @@ ProtobufCMessage *etcd_decode_bytes(const ProtobufCMessageDescriptor *d, const u
     return m;
 }
 
+bool etcd_byte_buffer_bytes(grpc_byte_buffer *bb, grpc_slice *hold, const uint8_t **data, size_t *len)
+{
+    if (bb->type == GRPC_BB_RAW && bb->data.raw.compression == GRPC_COMPRESS_NONE &&
+        bb->data.raw.slice_buffer.count == 1) {
+        *hold = grpc_slice_ref(bb->data.raw.slice_buffer.slices[0]);
+    } else {
+        grpc_byte_buffer_reader r;
+        if (!grpc_byte_buffer_reader_init(&r, bb))
+            return false;
+        *hold = grpc_byte_buffer_reader_readall(&r);
+        grpc_byte_buffer_reader_destroy(&r);
+    }
+    *data = GRPC_SLICE_START_PTR(*hold);
+    *len = GRPC_SLICE_LENGTH(*hold);
+    return true;
+}
+
 ProtobufCMessage *etcd_decode(const ProtobufCMessageDescriptor *d, grpc_byte_buffer *bb, etcd_arena **arena,
                               etcd_code *code, const char **why)
 {
-    grpc_byte_buffer_reader r;
-    if (!grpc_byte_buffer_reader_init(&r, bb)) {
+    grpc_slice hold;
+    const uint8_t *data;
+    size_t len;
+    if (!etcd_byte_buffer_bytes(bb, &hold, &data, &len)) {
         *arena = NULL;
         *code = ETCD_E_PROTOCOL;
         *why = "the response could not be read";
         return NULL;
     }
-    grpc_slice s = grpc_byte_buffer_reader_readall(&r);
-    grpc_byte_buffer_reader_destroy(&r);
-    ProtobufCMessage *m = etcd_decode_bytes(d, GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s), arena, code, why);
-    grpc_slice_unref(s);
+    ProtobufCMessage *m = etcd_decode_bytes(d, data, len, arena, code, why);
+    grpc_slice_unref(hold);
     return m;
 }

@@ -6,6 +6,7 @@
 #ifndef ETCDC_DECODE_H
 #define ETCDC_DECODE_H
 
+#include <stdbool.h>
 #include <grpc/byte_buffer.h>
 #include <protobuf-c/protobuf-c.h>
 #include <etcdc/error.h>
@@ -20,5 +21,9 @@ ProtobufCMessage *etcd_decode(const ProtobufCMessageDescriptor *d, grpc_byte_buf
 /* The same for bytes already in one piece. */
 ProtobufCMessage *etcd_decode_bytes(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t len,
                                     etcd_arena **arena, etcd_code *code, const char **why);
+
+/* The bytes of bb in one piece: in place when it is one uncompressed slice, else copied. *hold
+ * keeps them alive: unref it when done. False when bb cannot be read. */
+bool etcd_byte_buffer_bytes(grpc_byte_buffer *bb, grpc_slice *hold, const uint8_t **data, size_t *len);
 
 #endif

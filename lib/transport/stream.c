@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decode.h"
 #include "error/error_internal.h"
 #include "stream.h"
 #include "tsan.h"
@@ -179,12 +180,12 @@ static void recv_done(etcd_tag *tag, bool ok)
     pthread_mutex_unlock(&s->mu);
     bool more = true;
     if (deliver) {
-        grpc_byte_buffer_reader r;
-        if (grpc_byte_buffer_reader_init(&r, bb)) {
-            grpc_slice sl = grpc_byte_buffer_reader_readall(&r);
-            grpc_byte_buffer_reader_destroy(&r);
-            more = s->h->on_message(s, GRPC_SLICE_START_PTR(sl), GRPC_SLICE_LENGTH(sl), s->arg);
-            grpc_slice_unref(sl);
+        grpc_slice hold;
+        const uint8_t *data;
+        size_t len;
+        if (etcd_byte_buffer_bytes(bb, &hold, &data, &len)) {
+            more = s->h->on_message(s, data, len, s->arg);
+            grpc_slice_unref(hold);
         }
     }
     if (bb)

@@ -163,7 +163,9 @@ static void test_answer_thousands_deep(void **state)
 static int setup(void **state)
 {
     (void)state;
-    eh_opts opts = {.members = 1, .max_txn_ops = 100000};
+    /* A long election timeout lengthens etcd's own request timeout (5 s + 2 x election) past the
+     * seconds a thousands-deep txn takes on a loaded machine. */
+    eh_opts opts = {.members = 1, .max_txn_ops = 100000, .heartbeat_ms = 500, .election_ms = 5000};
     itest_cluster = itest_start(&opts);
     if (!itest_cluster)
         return -1;

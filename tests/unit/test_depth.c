@@ -10,6 +10,7 @@
 #include "kv/response_internal.h"
 #include "rpc.pb-c.h"
 #include "rpc/depth.h"
+#include "transport/decode.h"
 
 /* A growable byte buffer for hand-built wire data. */
 typedef struct buf {
@@ -401,10 +402,29 @@ static void request_nesting_bounded(void **state)
     etcd_txn_free(t);
 }
 
+/* Schemas without a cycle (a watch response: events, key-values) cannot nest deeper than they
+ * are written, so their answers skip the scan; protobuf-c still refuses truncated ones. A
+ * recursive schema (txn) is always scanned. */
+static void acyclic_schema_skips_scan(void **state)
+{
+    (void)state;
+    static const uint8_t junk[] = {0x5a, 0xff, 0xff, 0xff};   /* field 11, length past the end */
+    assert_null(etcd_response_wire_problem(&etcdserverpb__watch_response__descriptor, junk, sizeof junk));
+    etcd_arena *arena;
+    etcd_code code;
+    const char *why;
+    assert_null(etcd_decode_bytes(&etcdserverpb__watch_response__descriptor, junk, sizeof junk, &arena, &code, &why));
+    assert_int_equal(code, ETCD_E_PROTOCOL);
+    assert_null(arena);
+    assert_non_null(why);
+    assert_non_null(etcd_response_wire_problem(&etcdserverpb__txn_response__descriptor, junk, sizeof junk));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(shallow_ok),
+        cmocka_unit_test(acyclic_schema_skips_scan),
         cmocka_unit_test(at_bound_ok_one_more_refused),
         cmocka_unit_test(very_deep_refused),
         cmocka_unit_test(truncated_refused),
