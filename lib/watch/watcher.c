@@ -68,6 +68,10 @@ struct etcd_watch_group {
     etcd_endpoint *last;            /* where the last stream failed, to avoid next time */
     int64_t undelivered;            /* bytes handed to the application and not yet consumed */
     bool paused;                    /* the stream stopped reading for it */
+    /* A context in-flight count, held while the group is not idle: its stream, timer and park
+     * call back on the loop thread, so closing the client must wait for them too, not only for
+     * the watches (which may all have ended while the stream stays open). */
+    bool holding;
 };
 
 /* Results are collected under the lock and delivered after it. */
@@ -321,6 +325,17 @@ static void send_cancel(etcd_watch_group *g, watch *wt)
 
 static void group_connect(etcd_watch_group *g, outbox *o);
 
+/* Under the lock: whether the group just became idle and gives its in-flight count back. The
+ * caller ends it with etcd_context_end() as its very last step, after unlocking and flushing:
+ * once it is ended the client may be freed, the group with it. */
+static bool group_let_go(etcd_watch_group *g)
+{
+    if (!g->holding || g->state != G_IDLE)
+        return false;
+    g->holding = false;
+    return true;
+}
+
 static void arm_group_timer(etcd_watch_group *g, int64_t when_ms)
 {
     if (g->timer_armed)
@@ -331,6 +346,7 @@ static void arm_group_timer(etcd_watch_group *g, int64_t when_ms)
 static void group_timer_fired(etcd_timer *t)
 {
     etcd_watch_group *g = (etcd_watch_group *)((char *)t - offsetof(etcd_watch_group, timer));
+    etcd_context *ctx = g->ctx;
     outbox o = {0};
     pthread_mutex_lock(&g->w->mu);
     g->timer_armed = false;
@@ -340,20 +356,27 @@ static void group_timer_fired(etcd_timer *t)
     }
     if (g->state == G_CONNECTING)
         group_connect(g, &o);
+    bool done = group_let_go(g);
     pthread_mutex_unlock(&g->w->mu);
-    outbox_flush(g->ctx, &o);
+    outbox_flush(ctx, &o);
+    if (done)
+        etcd_context_end(ctx);
 }
 
 static void group_ready(etcd_ready_waiter *wr)
 {
     etcd_watch_group *g = (etcd_watch_group *)((char *)wr - offsetof(etcd_watch_group, waiter));
+    etcd_context *ctx = g->ctx;
     outbox o = {0};
     pthread_mutex_lock(&g->w->mu);
     g->parked = false;
     if (g->state == G_CONNECTING)
         group_connect(g, &o);
+    bool done = group_let_go(g);
     pthread_mutex_unlock(&g->w->mu);
-    outbox_flush(g->ctx, &o);
+    outbox_flush(ctx, &o);
+    if (done)
+        etcd_context_end(ctx);
 }
 
 static void end_all(etcd_watch_group *g, etcd_code code, const char *why, outbox *o)
@@ -435,6 +458,10 @@ static void group_kick(etcd_watch_group *g)
 {
     if (g->state != G_IDLE)
         return;
+    /* Refused only while closing: the watch that kicked holds its own count then, and the
+     * connect attempt ends it at once. */
+    if (!g->holding && etcd_context_begin(g->ctx, NULL) == ETCD_OK)
+        g->holding = true;
     g->state = G_CONNECTING;
     g->failures = 0;
     arm_group_timer(g, 0); /* on the loop thread, where the gate and the stream callbacks live */
@@ -498,9 +525,12 @@ static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg)
             arm_group_timer(g, etcd_now_ms() + backoff_ms(g->failures));
         }
     }
+    bool done = group_let_go(g);
     pthread_mutex_unlock(&g->w->mu);
     etcd_stream_unref(s);
     outbox_flush(ctx, &o);
+    if (done)
+        etcd_context_end(ctx);
 }
 
 /* Adds a fragment's events to the watch's batch under construction; false when out of memory. */
