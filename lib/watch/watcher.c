@@ -343,6 +343,21 @@ static void arm_group_timer(etcd_watch_group *g, int64_t when_ms)
     g->timer_armed = etcd_loop_timer_add(g->ctx->loop, &g->timer, when_ms);
 }
 
+/* Nothing to do any more: no timer, no park. Loop thread, locked; the only way to G_IDLE, so
+ * that nothing of the group can fire once it gave its in-flight count back. */
+static void group_go_idle(etcd_watch_group *g)
+{
+    if (g->timer_armed) {
+        etcd_loop_timer_cancel(g->ctx->loop, &g->timer);
+        g->timer_armed = false;
+    }
+    if (g->parked) {
+        etcd_ready_gate_cancel(g->ctx->gate, &g->waiter);
+        g->parked = false;
+    }
+    g->state = G_IDLE;
+}
+
 static void group_timer_fired(etcd_timer *t)
 {
     etcd_watch_group *g = (etcd_watch_group *)((char *)t - offsetof(etcd_watch_group, timer));
@@ -370,6 +385,10 @@ static void group_ready(etcd_ready_waiter *wr)
     outbox o = {0};
     pthread_mutex_lock(&g->w->mu);
     g->parked = false;
+    if (g->timer_armed) { /* the park's guard is not needed any more */
+        etcd_loop_timer_cancel(g->ctx->loop, &g->timer);
+        g->timer_armed = false;
+    }
     if (g->state == G_CONNECTING)
         group_connect(g, &o);
     bool done = group_let_go(g);
@@ -387,7 +406,7 @@ static void end_all(etcd_watch_group *g, etcd_code code, const char *why, outbox
             etcd_error *e = why ? etcd_error_new_call(code, code, -1, why, NULL, "watch") : NULL;
             end_watch(wt, code, e, o);
         }
-    g->state = G_IDLE;
+    group_go_idle(g);
 }
 
 static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *arg);
@@ -406,7 +425,7 @@ static void group_connect(etcd_watch_group *g, outbox *o)
         return;
     }
     if (g->count == 0) {
-        g->state = G_IDLE;
+        group_go_idle(g);
         return;
     }
     bool ready;
@@ -518,7 +537,7 @@ static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg)
             /* Every member said "no leader" in a row: the cluster has none. */
             end_all(g, ETCD_E_NO_LEADER, st->details ? st->details : "etcdserver: no leader", &o);
         } else if (g->count == 0) {
-            g->state = G_IDLE;
+            group_go_idle(g);
         } else {
             g->state = G_CONNECTING;
             g->failures++;
