@@ -392,6 +392,7 @@ typedef struct writer {
     atomic_int n;           /* puts attempted */
     wresult *res;
     int64_t *rev;
+    _Atomic int64_t *acked_at;  /* when each put was acknowledged, 0 when it was not */
 } writer;
 
 /* Puts wf/00000, wf/00001, ... (value: the number) at a steady pace, one attempt each, until told
@@ -407,6 +408,8 @@ static void *write_loop(void *arg)
         etcd_code rc;
         int64_t rev = put_number(w->kv, key, i, &rc);
         w->rev[i] = rev;
+        if (rc == ETCD_OK)
+            atomic_store(&w->acked_at[i], now_ms());
         w->res[i] = rc == ETCD_OK ? WR_ACKED : rc == ETCD_E_OUTCOME_UNKNOWN ? WR_UNKNOWN : WR_FAILED;
         atomic_store(&w->n, i + 1);
         pause_ms(3); /* the writer's pace, not a synchronisation */
@@ -419,7 +422,7 @@ static const char *const fault_name[] = {"kill", "blackhole", "stop"};
 
 /* Applies one fault to the member serving the watch, waits for the watch to go on elsewhere,
  * heals the member and waits for the cluster. */
-static void fault_round(fault f, recorder *rec)
+static void fault_round(fault f, recorder *rec, writer *w)
 {
     /* The watch is live again: fresh events since the last round name the serving member. */
     size_t base = rec_count(rec) + 20;
@@ -430,6 +433,7 @@ static void fault_round(fault f, recorder *rec)
     pthread_mutex_unlock(&rec->mu);
     assert_true(victim >= 0 && victim < MEMBERS);
     int64_t t0 = now_ms();
+    int first_put = atomic_load(&w->n);
     switch (f) {
     case F_KILL:
         assert_int_equal(eh_member_kill(itest_cluster, victim), 0);
@@ -445,16 +449,31 @@ static void fault_round(fault f, recorder *rec)
     assert_true(rec_wait(rec, moved, &m, 30000));
     assert_int_equal(rec->finals, 0);
     int64_t when = 0;
-    int to = -1;
+    int to = -1, key = -1;
     pthread_mutex_lock(&rec->mu);
     for (size_t i = from; i < rec->n && to < 0; i++)
         if (rec->ev[i].member != victim) {
             when = rec->ev[i].at_ms;
             to = rec->ev[i].member;
+            key = rec->ev[i].key;
         }
     pthread_mutex_unlock(&rec->mu);
-    print_message("WATCH-FAILOVER %s: first event after %lld ms (m%d -> m%d)\n", fault_name[f],
-                  (long long)(when - t0), victim, to);
+    /* The watch can only show a new member's event once the writer got a put through: a killed
+     * leader holds the writer up for an election, or for a put's whole deadline. */
+    int64_t ack = 0;
+    for (int i = first_put > 0 ? first_put - 1 : 0, n = atomic_load(&w->n); i < n && !ack; i++)
+        if (atomic_load(&w->acked_at[i]) > t0)
+            ack = atomic_load(&w->acked_at[i]);
+    /* How far the watch was behind the writer: that event's delivery after its put's ack. */
+    int64_t put_ack = key >= 0 ? atomic_load(&w->acked_at[key]) : 0;
+    char acked[40] = "-", behind[40] = "-";
+    if (ack)
+        snprintf(acked, sizeof acked, "%lld ms", (long long)(ack - t0));
+    if (put_ack)
+        snprintf(behind, sizeof behind, "%lld ms", (long long)(when - put_ack));
+    print_message("WATCH-FAILOVER %s: first event after %lld ms (m%d -> m%d; writer's first ack after the fault: %s; "
+                  "that event came %s after its put's ack)\n",
+                  fault_name[f], (long long)(when - t0), victim, to, acked, behind);
     if (f == F_BLACKHOLE)
         fp_set_mode(proxy[victim], FP_PASS);
     else
@@ -476,6 +495,8 @@ static void test_every_revision_once_across_faults(void **state)
     atomic_init(&w.n, 0);
     w.res = calloc(MAX_VALUES, sizeof *w.res);
     w.rev = calloc(MAX_VALUES, sizeof *w.rev);
+    w.acked_at = calloc(MAX_VALUES, sizeof *w.acked_at);
+    assert_non_null(w.acked_at);
     assert_non_null(w.res);
     assert_non_null(w.rev);
     pthread_t th;
@@ -483,7 +504,7 @@ static void test_every_revision_once_across_faults(void **state)
 
     static const fault plan[] = {F_KILL, F_BLACKHOLE, F_STOP, F_KILL, F_BLACKHOLE, F_STOP, F_KILL, F_BLACKHOLE, F_STOP};
     for (size_t i = 0; i < sizeof plan / sizeof *plan; i++)
-        fault_round(plan[i], &rec);
+        fault_round(plan[i], &rec, &w);
     atomic_store(&w.stop, true);
     pthread_join(th, NULL);
     int attempted = atomic_load(&w.n);
@@ -568,6 +589,7 @@ static void test_every_revision_once_across_faults(void **state)
     free(store_rev);
     free(w.res);
     free(w.rev);
+    free((void *)w.acked_at);
     etcd_client_free(wc);
     etcd_client_free(dc);
     rec_destroy(&rec);
