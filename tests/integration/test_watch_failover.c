@@ -310,6 +310,15 @@ static bool moved(const recorder *r, const void *arg)
     return false;
 }
 
+/* How many final callbacks ran, read under the lock while callbacks may still run. */
+static int rec_finals(recorder *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int n = r->finals;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
 static size_t rec_count(recorder *r)
 {
     pthread_mutex_lock(&r->mu);
@@ -346,14 +355,14 @@ static etcd_call *start_watch(etcd_client *c, const char *key, bool prefix, int 
     ASSERT_OK(etcd_watch(etcd_client_watcher(c), o, rec_cb, r, &call, &err), err);
     etcd_watch_opts_free(o);
     assert_true(rec_wait(r, is_created, NULL, 15000));
-    assert_int_equal(r->finals, 0);
+    assert_int_equal(rec_finals(r), 0);
     return call;
 }
 
 /* Cancels a watch that must still be running and checks it ends exactly once, cancelled. */
 static void cancel_watch(etcd_call *call, recorder *r)
 {
-    assert_int_equal(r->finals, 0);
+    assert_int_equal(rec_finals(r), 0);
     etcd_call_cancel(call);
     assert_true(rec_wait(r, has_final, NULL, 15000));
     assert_int_equal(r->final_code, ETCD_E_CANCELLED);
@@ -447,7 +456,7 @@ static void fault_round(fault f, recorder *rec, writer *w)
     }
     moved_arg m = {from, victim};
     assert_true(rec_wait(rec, moved, &m, 30000));
-    assert_int_equal(rec->finals, 0);
+    assert_int_equal(rec_finals(rec), 0);
     int64_t when = 0;
     int to = -1, key = -1;
     pthread_mutex_lock(&rec->mu);
@@ -576,7 +585,7 @@ static void test_every_revision_once_across_faults(void **state)
             break;
         }
     }
-    assert_int_equal(rec.finals, 0);
+    assert_int_equal(rec_finals(&rec), 0);
     assert_false(rec.nomem);
     free(ev);
     print_message("WATCH-FAILOVER writes: attempted=%d acked=%d unknown=%d (seen %d) failed=%d events=%zu\n",
@@ -629,7 +638,7 @@ static void test_compaction_during_outage_ends_watch(void **state)
         pause_ms(10);
     assert_true(accepted_total() > accepted);
     print_message("WATCH-FAILOVER compaction: dead connection found after %lld ms\n", (long long)(now_ms() - t0));
-    assert_int_equal(rec.finals, 0);
+    assert_int_equal(rec_finals(&rec), 0);
     int64_t t1 = now_ms();
     for (int i = 0; i < MEMBERS; i++)
         fp_set_mode(proxy[i], FP_PASS);
@@ -661,7 +670,7 @@ static int serving_member(etcd_kv *kv, const char *key, int value, recorder *rec
     int64_t rev = put_number(kv, key, value, NULL);
     assert_true(rev > 0);
     assert_true(rec_wait(rec, reached_rev, &rev, 15000));
-    assert_int_equal(rec->finals, 0);
+    assert_int_equal(rec_finals(rec), 0);
     pthread_mutex_lock(&rec->mu);
     int m = rec->last_member;
     pthread_mutex_unlock(&rec->mu);
@@ -736,7 +745,7 @@ static void test_require_leader_watch_moves_to_member_with_leader(void **state)
      * it dies. A member comes back, so a quorum with a leader exists again, away from a. */
     int64_t t1 = now_ms();
     fp_set_mode(proxy[a], FP_BLACKHOLE);
-    assert_int_equal(rec.finals, 0);
+    assert_int_equal(rec_finals(&rec), 0);
     assert_int_equal(eh_member_restart(itest_cluster, b), 0);
     int64_t last = 0;
     for (int v = 1; v <= 20; v++) {
@@ -750,7 +759,7 @@ static void test_require_leader_watch_moves_to_member_with_leader(void **state)
     assert_true(rec_wait(&rec, reached_rev, &last, 30000));
     print_message("WATCH-FAILOVER no-leader move: later events from m%d %lld ms after the path to m%d died\n", b,
                   (long long)(now_ms() - t1), a);
-    if (rec.finals)
+    if (rec_finals(&rec))
         fail_msg("the watch ended with %s (%s) instead of moving", etcd_code_name(rec.final_code), rec.final_msg);
     size_t n;
     seen *ev = rec_snapshot(&rec, &n);
