@@ -69,6 +69,10 @@ struct etcd_watch_group {
     etcd_endpoint *last;            /* where the last stream failed, to avoid next time */
     int64_t undelivered;            /* bytes handed to the application and not yet consumed */
     bool paused;                    /* the stream stopped reading for it */
+    /* A context in-flight count, held while the group is not idle: its stream, timer and park
+     * call back on the loop thread, so closing the client must wait for them too, not only for
+     * the watches (which may all have ended while the stream stays open). */
+    bool holding;
 };
 
 /* Results are collected under the lock and delivered after it. */
@@ -322,6 +326,17 @@ static void send_cancel(etcd_watch_group *g, watch *wt)
 
 static void group_connect(etcd_watch_group *g, outbox *o);
 
+/* Under the lock: whether the group just became idle and gives its in-flight count back. The
+ * caller ends it with etcd_context_end() as its very last step, after unlocking and flushing:
+ * once it is ended the client may be freed, the group with it. */
+static bool group_let_go(etcd_watch_group *g)
+{
+    if (!g->holding || g->state != G_IDLE)
+        return false;
+    g->holding = false;
+    return true;
+}
+
 static void arm_group_timer(etcd_watch_group *g, int64_t when_ms)
 {
     /* Always cancel first: arming a timer that is still in the heap would put it there twice. */
@@ -329,9 +344,25 @@ static void arm_group_timer(etcd_watch_group *g, int64_t when_ms)
     g->timer_armed = etcd_loop_timer_add(g->ctx->loop, &g->timer, when_ms);
 }
 
+/* Nothing to do any more: no timer, no park. Loop thread, locked; the only way to G_IDLE, so
+ * that nothing of the group can fire once it gave its in-flight count back. */
+static void group_go_idle(etcd_watch_group *g)
+{
+    if (g->timer_armed) {
+        etcd_loop_timer_cancel(g->ctx->loop, &g->timer);
+        g->timer_armed = false;
+    }
+    if (g->parked) {
+        etcd_ready_gate_cancel(g->ctx->gate, &g->waiter);
+        g->parked = false;
+    }
+    g->state = G_IDLE;
+}
+
 static void group_timer_fired(etcd_timer *t)
 {
     etcd_watch_group *g = (etcd_watch_group *)((char *)t - offsetof(etcd_watch_group, timer));
+    etcd_context *ctx = g->ctx;
     outbox o = {0};
     pthread_mutex_lock(&g->w->mu);
     g->timer_armed = false;
@@ -341,20 +372,31 @@ static void group_timer_fired(etcd_timer *t)
     }
     if (g->state == G_CONNECTING)
         group_connect(g, &o);
+    bool done = group_let_go(g);
     pthread_mutex_unlock(&g->w->mu);
-    outbox_flush(g->ctx, &o);
+    outbox_flush(ctx, &o);
+    if (done)
+        etcd_context_end(ctx);
 }
 
 static void group_ready(etcd_ready_waiter *wr)
 {
     etcd_watch_group *g = (etcd_watch_group *)((char *)wr - offsetof(etcd_watch_group, waiter));
+    etcd_context *ctx = g->ctx;
     outbox o = {0};
     pthread_mutex_lock(&g->w->mu);
     g->parked = false;
+    if (g->timer_armed) { /* the park's guard is not needed any more */
+        etcd_loop_timer_cancel(g->ctx->loop, &g->timer);
+        g->timer_armed = false;
+    }
     if (g->state == G_CONNECTING)
         group_connect(g, &o);
+    bool done = group_let_go(g);
     pthread_mutex_unlock(&g->w->mu);
-    outbox_flush(g->ctx, &o);
+    outbox_flush(ctx, &o);
+    if (done)
+        etcd_context_end(ctx);
 }
 
 static void end_all(etcd_watch_group *g, etcd_code code, const char *why, outbox *o)
@@ -365,7 +407,7 @@ static void end_all(etcd_watch_group *g, etcd_code code, const char *why, outbox
             etcd_error *e = why ? etcd_error_new_call(code, code, -1, why, NULL, "watch") : NULL;
             end_watch(wt, code, e, o);
         }
-    g->state = G_IDLE;
+    group_go_idle(g);
 }
 
 static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *arg);
@@ -384,7 +426,7 @@ static void group_connect(etcd_watch_group *g, outbox *o)
         return;
     }
     if (g->count == 0) {
-        g->state = G_IDLE;
+        group_go_idle(g);
         return;
     }
     bool ready;
@@ -434,6 +476,10 @@ static void group_kick(etcd_watch_group *g)
 {
     if (g->state != G_IDLE)
         return;
+    /* Refused only while closing: the watch that kicked holds its own count then, and the
+     * connect attempt ends it at once. */
+    if (!g->holding && etcd_context_begin(g->ctx, NULL) == ETCD_OK)
+        g->holding = true;
     g->state = G_CONNECTING;
     g->failures = 0;
     arm_group_timer(g, 0); /* on the loop thread, where the gate and the stream callbacks live */
@@ -490,16 +536,19 @@ static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg)
             /* Every member said "no leader" in a row: the cluster has none. */
             end_all(g, ETCD_E_NO_LEADER, st->details ? st->details : "etcdserver: no leader", &o);
         } else if (g->count == 0) {
-            g->state = G_IDLE;
+            group_go_idle(g);
         } else {
             g->state = G_CONNECTING;
             g->failures++;
             arm_group_timer(g, etcd_now_ms() + backoff_ms(g->failures));
         }
     }
+    bool done = group_let_go(g);
     pthread_mutex_unlock(&g->w->mu);
     etcd_stream_unref(s);
     outbox_flush(ctx, &o);
+    if (done)
+        etcd_context_end(ctx);
 }
 
 /* Adds a fragment's events to the watch's batch under construction; false when out of memory. */
