@@ -68,6 +68,9 @@ struct etcd_watch_group {
     etcd_endpoint *last;            /* where the last stream failed, to avoid next time */
     int64_t undelivered;            /* bytes handed to the application and not yet consumed */
     bool paused;                    /* the stream stopped reading for it */
+    /* While not idle, the group holds the client in flight (etcd_context_begin), so closing waits
+     * until its stream has ended and its timer is off: they call back into the group. */
+    bool release_hold;              /* went idle: drop the hold once nothing touches the group */
 };
 
 /* Results are collected under the lock and delivered after it. */
@@ -328,6 +331,31 @@ static void arm_group_timer(etcd_watch_group *g, int64_t when_ms)
     g->timer_armed = etcd_loop_timer_add(g->ctx->loop, &g->timer, when_ms);
 }
 
+/* Goes idle: no stream, no timer, no park. Loop thread, locked; the caller drops the hold
+ * (group_release) as its very last step. */
+static void go_idle(etcd_watch_group *g)
+{
+    if (g->timer_armed) {
+        etcd_loop_timer_cancel(g->ctx->loop, &g->timer);
+        g->timer_armed = false;
+    }
+    if (g->parked) {
+        etcd_ready_gate_cancel(g->ctx->gate, &g->waiter);
+        g->parked = false;
+    }
+    if (g->state != G_IDLE)
+        g->release_hold = true;
+    g->state = G_IDLE;
+}
+
+/* Under the lock: whether the caller must drop the group's hold after unlocking. */
+static bool take_release(etcd_watch_group *g)
+{
+    bool r = g->release_hold;
+    g->release_hold = false;
+    return r;
+}
+
 static void group_timer_fired(etcd_timer *t)
 {
     etcd_watch_group *g = (etcd_watch_group *)((char *)t - offsetof(etcd_watch_group, timer));
@@ -340,8 +368,12 @@ static void group_timer_fired(etcd_timer *t)
     }
     if (g->state == G_CONNECTING)
         group_connect(g, &o);
+    etcd_context *ctx = g->ctx;
+    bool release = take_release(g);
     pthread_mutex_unlock(&g->w->mu);
-    outbox_flush(g->ctx, &o);
+    outbox_flush(ctx, &o);
+    if (release)
+        etcd_context_end(ctx);
 }
 
 static void group_ready(etcd_ready_waiter *wr)
@@ -350,10 +382,19 @@ static void group_ready(etcd_ready_waiter *wr)
     outbox o = {0};
     pthread_mutex_lock(&g->w->mu);
     g->parked = false;
+    if (g->timer_armed) {
+        /* The park's guard: not needed any more. */
+        etcd_loop_timer_cancel(g->ctx->loop, &g->timer);
+        g->timer_armed = false;
+    }
     if (g->state == G_CONNECTING)
         group_connect(g, &o);
+    etcd_context *ctx = g->ctx;
+    bool release = take_release(g);
     pthread_mutex_unlock(&g->w->mu);
-    outbox_flush(g->ctx, &o);
+    outbox_flush(ctx, &o);
+    if (release)
+        etcd_context_end(ctx);
 }
 
 static void end_all(etcd_watch_group *g, etcd_code code, const char *why, outbox *o)
@@ -364,7 +405,7 @@ static void end_all(etcd_watch_group *g, etcd_code code, const char *why, outbox
             etcd_error *e = why ? etcd_error_new_call(code, code, -1, why, NULL, "watch") : NULL;
             end_watch(wt, code, e, o);
         }
-    g->state = G_IDLE;
+    go_idle(g);
 }
 
 static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *arg);
@@ -383,7 +424,7 @@ static void group_connect(etcd_watch_group *g, outbox *o)
         return;
     }
     if (g->count == 0) {
-        g->state = G_IDLE;
+        go_idle(g);
         return;
     }
     bool ready;
@@ -433,7 +474,7 @@ static void group_connect(etcd_watch_group *g, outbox *o)
 /* Starts connecting when nothing is under way. Locked; any thread. */
 static void group_kick(etcd_watch_group *g)
 {
-    if (g->state != G_IDLE)
+    if (g->state != G_IDLE) /* an idle group's caller took the hold for it */
         return;
     g->state = G_CONNECTING;
     g->failures = 0;
@@ -491,16 +532,19 @@ static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg)
             /* Every member said "no leader" in a row: the cluster has none. */
             end_all(g, ETCD_E_NO_LEADER, st->details ? st->details : "etcdserver: no leader", &o);
         } else if (g->count == 0) {
-            g->state = G_IDLE;
+            go_idle(g);
         } else {
             g->state = G_CONNECTING;
             g->failures++;
             arm_group_timer(g, etcd_now_ms() + backoff_ms(g->failures));
         }
     }
+    bool release = take_release(g);
     pthread_mutex_unlock(&g->w->mu);
     etcd_stream_unref(s);
     outbox_flush(ctx, &o);
+    if (release)
+        etcd_context_end(ctx); /* last: closing may free the group from here on */
 }
 
 /* Adds a fragment's events to the watch's batch under construction; false when out of memory. */
@@ -807,6 +851,15 @@ etcd_code etcd_watch(etcd_watcher *w, const etcd_watch_opts *opts, etcd_callback
         etcd_call_unref(&wt->base);
         etcd_context_end(ctx);
         return etcd_error_set(err, ETCD_E_NOMEM, "watch: out of memory");
+    }
+    if (g->state == G_IDLE && (rc = etcd_context_begin(ctx, err)) != ETCD_OK) {
+        /* Closing meanwhile: no stream will start for it (the group's hold, see go_idle). */
+        table_remove(g, wt);
+        pthread_mutex_unlock(&w->mu);
+        atomic_store(&wt->base.refs, 1);
+        etcd_call_unref(&wt->base);
+        etcd_context_end(ctx);
+        return rc;
     }
     /* The handle exists before the watch starts: a callback may run before we return. */
     if (call)
