@@ -258,9 +258,15 @@ static etcd_error *server_error(etcd_code code, const char *reason, const char *
 }
 
 /* What a server's cancel of one watch means. */
+static void send_cancel(etcd_watch_group *g, watch *wt);
+
 static void end_by_server(watch *wt, const Etcdserverpb__WatchResponse *r, const char *endpoint, outbox *o)
 {
     if (r->compact_revision > 0) {
+        /* etcd keeps a compacted watcher on the stream until it is cancelled: cancel it, or the
+         * server holds it for as long as the stream lives. Its answer finds no watch: ignored. */
+        if (wt->g->stream && wt->state != W_CANCELLING)
+            send_cancel(wt->g, wt);
         char msg[160];
         snprintf(msg, sizeof msg, "revision %lld was compacted (compact revision %lld)", (long long)wt->next_rev,
                  (long long)r->compact_revision);
