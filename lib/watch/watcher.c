@@ -61,6 +61,8 @@ struct etcd_watch_group {
     size_t nbuckets, count;
     watch *pend_head, *pend_tail;
     etcd_timer timer;               /* reconnect: handoff, backoff, or the park's guard */
+    etcd_timer resume_timer;        /* moves a resume of reading to the loop thread */
+    bool resume_armed;
     bool timer_armed, parked;
     etcd_ready_waiter waiter;
     int failures;                   /* consecutive failed streams, for the backoff */
@@ -169,14 +171,27 @@ static void batch_release(etcd_delivery *d)
     etcd_watcher *w = g->w;
     pthread_mutex_lock(&w->mu);
     g->undelivered -= bd->bytes;
-    bool resume = g->paused && g->stream && g->undelivered <= w->buffer_bytes / 2;
-    etcd_stream *s = resume ? g->stream : NULL;
-    if (resume)
+    if (g->paused && g->stream && g->undelivered <= w->buffer_bytes / 2) {
         g->paused = false;
+        /* Not from here: the on_message that paused the stream may not have returned yet, and a
+         * resume before the pause took effect would be lost. The loop thread runs after it. */
+        if (!g->resume_armed)
+            g->resume_armed = etcd_loop_timer_add(g->ctx->loop, &g->resume_timer, 0);
+        if (!g->resume_armed)
+            etcd_stream_resume(g->stream); /* out of memory: the best there is */
+    }
     pthread_mutex_unlock(&w->mu);
-    if (s)
-        etcd_stream_resume(s);
     free(bd);
+}
+
+static void resume_fired(etcd_timer *t)
+{
+    etcd_watch_group *g = (etcd_watch_group *)((char *)t - offsetof(etcd_watch_group, resume_timer));
+    pthread_mutex_lock(&g->w->mu);
+    g->resume_armed = false;
+    if (g->stream && !g->paused)
+        etcd_stream_resume(g->stream);
+    pthread_mutex_unlock(&g->w->mu);
 }
 
 /* Queues a batch for the watch; false when out of memory (the batch is dropped and the watch
@@ -348,6 +363,10 @@ static void go_idle(etcd_watch_group *g)
     if (g->parked) {
         etcd_ready_gate_cancel(g->ctx->gate, &g->waiter);
         g->parked = false;
+    }
+    if (g->resume_armed) {
+        etcd_loop_timer_cancel(g->ctx->loop, &g->resume_timer);
+        g->resume_armed = false;
     }
     if (g->state != G_IDLE)
         g->release_hold = true;
@@ -787,6 +806,8 @@ static etcd_watch_group *group_of(etcd_watcher *w, bool require_leader)
         g->require_leader = require_leader;
         g->timer.fire = group_timer_fired;
         g->timer.heap_index = SIZE_MAX;
+        g->resume_timer.fire = resume_fired;
+        g->resume_timer.heap_index = SIZE_MAX;
         g->waiter.ready = group_ready;
         *slot = g;
     }
