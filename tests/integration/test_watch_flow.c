@@ -101,10 +101,13 @@ static void test_held_callback_bounds_memory(void **state)
     }
     long grown = rss_kib() - before;
     printf("RSS grew by %ld KiB while 10,000 KiB of events were held back\n", grown);
-    /* 2 x 10,000 KiB were written; the client holds its buffer bound plus what HTTP/2 windows
-     * let in, far below that. */
+#ifndef __SANITIZE_ADDRESS__
+    /* 10,000 KiB were written meanwhile; the client holds its buffer bound plus what HTTP/2
+     * windows let in, far below that. (AddressSanitizer keeps freed memory in quarantine, so
+     * there the resident set says nothing; the server's slow watcher above still does.) */
     if (grown > 8 * 1024)
         fail_msg("RSS grew by %ld KiB while the callback was held", grown);
+#endif
     pthread_mutex_lock(&r->mu);
     assert_int_equal(r->n_batches, 0); /* still in the first callback */
     pthread_mutex_unlock(&r->mu);
