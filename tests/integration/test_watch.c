@@ -5,6 +5,7 @@
  */
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include "watch_rec.h"
@@ -521,6 +522,77 @@ static void test_cancel_before_created(void **state)
     wrec_free(control);
 }
 
+/* Counts the batches whose callback began after etcd_call_cancel() had returned. */
+typedef struct after_cancel {
+    wrec *r;
+    atomic_bool cancelled;
+    atomic_int late_batches;
+} after_cancel;
+
+static void count_late(etcd_call *call, etcd_code code, etcd_response *resp, etcd_error *err, void *ud)
+{
+    after_cancel *a = ud;
+    if (resp && atomic_load(&a->cancelled))
+        atomic_fetch_add(&a->late_batches, 1);
+    wrec_cb(call, code, resp, err, a->r);
+}
+
+typedef struct writer {
+    etcd_kv *kv;
+    atomic_bool stop;
+    int written;
+} writer;
+
+static void *write_loop(void *arg)
+{
+    writer *w = arg;
+    while (!atomic_load(&w->stop)) {
+        char k[32];
+        snprintf(k, sizeof k, "cancel/busy/%d", w->written % 50);
+        etcd_response *resp = NULL;
+        etcd_error *err = NULL;
+        if (etcd_kv_put(w->kv, k, strlen(k), "v", 1, &resp, &err) == ETCD_OK)
+            w->written++;
+        etcd_response_free(resp);
+        etcd_error_free(err);
+    }
+    return NULL;
+}
+
+/* async.h: "a cancelled stream delivers no further message, only its last callback". */
+static void test_no_batch_after_cancel_returned(void **state)
+{
+    (void)state;
+    writer wr = {.kv = itest_kv};
+    atomic_init(&wr.stop, false);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, write_loop, &wr), 0);
+    int late = 0;
+    for (int round = 0; round < 20; round++) {
+        after_cancel a = {.r = wrec_new()};
+        atomic_init(&a.cancelled, false);
+        atomic_init(&a.late_batches, 0);
+        etcd_watch_opts *o = wrec_opts("cancel/busy/");
+        assert_int_equal(etcd_watch_opts_with_prefix(o), ETCD_OK);
+        etcd_call *call = NULL;
+        etcd_error *err = NULL;
+        ASSERT_OK(etcd_watch(etcd_client_watcher(itest_main), o, count_late, &a, &call, &err), err);
+        etcd_watch_opts_free(o);
+        WREC_WAIT(a.r, a.r->n_evs >= 5, WAIT_MS, "a few events");
+        etcd_call_cancel(call);
+        atomic_store(&a.cancelled, true);
+        WREC_WAIT(a.r, a.r->finals >= 1, WAIT_MS, "the final");
+        assert_int_equal(a.r->final_code, ETCD_E_CANCELLED);
+        late += atomic_load(&a.late_batches);
+        etcd_call_release(call);
+        wrec_free(a.r);
+    }
+    atomic_store(&wr.stop, true);
+    pthread_join(th, NULL);
+    if (late)
+        fail_msg("%d batches were delivered after etcd_call_cancel() returned", late);
+}
+
 /* Cancels its own watch from inside its first event's callback. */
 static void cancel_in_callback(etcd_call *call, etcd_code code, etcd_response *resp, etcd_error *err, void *ud)
 {
@@ -664,8 +736,15 @@ static void test_bad_arguments(void **state)
 static int no_server_watchers(void **state)
 {
     (void)state;
-    wrec_wait_metric(itest_cluster, 0, WATCHERS, 0, WAIT_MS);
-    return 0;
+    if (wrec_metric_reaches(itest_cluster, 0, WATCHERS, 0, WAIT_MS))
+        return 0;
+    fprintf(stderr, "watchers were left on the server\n");
+    /* Start the next test clean all the same: closing the client ends its watches. */
+    etcd_client_free(itest_main);
+    itest_main = itest_client(NULL);
+    itest_kv = etcd_client_kv(itest_main);
+    wrec_metric_reaches(itest_cluster, 0, WATCHERS, 0, WAIT_MS);
+    return -1;
 }
 
 int main(void)
@@ -686,6 +765,7 @@ int main(void)
         cmocka_unit_test_teardown(test_pull_mode_end_is_sticky, no_server_watchers),
         cmocka_unit_test_teardown(test_cancel_live_watch, no_server_watchers),
         cmocka_unit_test_teardown(test_cancel_before_created, no_server_watchers),
+        cmocka_unit_test_teardown(test_no_batch_after_cancel_returned, no_server_watchers),
         cmocka_unit_test_teardown(test_cancel_from_callback, no_server_watchers),
         cmocka_unit_test_teardown(test_compacted_start, no_server_watchers),
         cmocka_unit_test_teardown(test_sync_kv_call_in_watch_callback, no_server_watchers),

@@ -219,6 +219,18 @@ double wrec_metric(eh_cluster *cl, int member, const char *name)
     return sum;
 }
 
+bool wrec_metric_reaches(eh_cluster *cl, int member, const char *name, double want, int ms)
+{
+    int64_t until = wrec_now_ms() + ms;
+    while (wrec_metric(cl, member, name) != want) {
+        if (wrec_now_ms() > until)
+            return false;
+        struct timespec ts = {0, 20 * 1000 * 1000}; /* polling the server's gauge */
+        nanosleep(&ts, NULL);
+    }
+    return true;
+}
+
 void wrec_wait_metric(eh_cluster *cl, int member, const char *name, double want, int ms)
 {
     int64_t until = wrec_now_ms() + ms;

@@ -79,6 +79,8 @@ etcd_watch_opts *wrec_opts(const char *key);
 
 /* A gauge or counter from member i's /metrics (the sum over its label sets), or a test failure. */
 double wrec_metric(eh_cluster *cl, int member, const char *name);
+/* Polls until the gauge equals want: true, or false after ms. */
+bool wrec_metric_reaches(eh_cluster *cl, int member, const char *name, double want, int ms);
 /* Polls until the gauge equals want; fails after ms. */
 void wrec_wait_metric(eh_cluster *cl, int member, const char *name, double want, int ms);
 
