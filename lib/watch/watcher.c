@@ -31,6 +31,8 @@ typedef struct watch watch;
 
 struct watch {
     etcd_call base;                 /* first: the handle is the watch */
+    etcd_callback user_cb;          /* the application's; base.cb screens batches for it */
+    void *user_data;
     etcd_watch_group *g;
     int64_t id;
     etcd_watch_opts opts;           /* a copy: the create request, its key and range end owned */
@@ -823,6 +825,19 @@ static void watch_destroy(etcd_call *c)
     free(wt);
 }
 
+/* Runs every callback of a watch. A batch still queued when the caller cancelled is dropped:
+ * once etcd_call_cancel() has returned, only the final comes (async.h). */
+static void screen_batch(etcd_call *call, etcd_code code, etcd_response *resp, etcd_error *err, void *ud)
+{
+    watch *wt = ud;
+    if (resp && etcd_cancel_fired(&call->cancel)) {
+        etcd_response_free(resp);
+        etcd_error_free(err);
+        return;
+    }
+    wt->user_cb(call, code, resp, err, wt->user_data);
+}
+
 static bool copy_opts(etcd_watch_opts *dst, const etcd_watch_opts *src)
 {
     *dst = *src;
@@ -856,7 +871,9 @@ etcd_code etcd_watch(etcd_watcher *w, const etcd_watch_opts *opts, etcd_callback
         free(wt);
         return etcd_error_set(err, ETCD_E_NOMEM, "watch: out of memory");
     }
-    etcd_call_init(&wt->base, ctx, cb, user_data, call != NULL);
+    wt->user_cb = cb;
+    wt->user_data = user_data;
+    etcd_call_init(&wt->base, ctx, screen_batch, wt, call != NULL);
     wt->base.destroy = watch_destroy;
     wt->cancel_timer.fire = cancel_fired;
     wt->cancel_timer.heap_index = SIZE_MAX;
