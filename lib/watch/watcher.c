@@ -31,6 +31,8 @@ typedef struct watch watch;
 
 struct watch {
     etcd_call base;                 /* first: the handle is the watch */
+    etcd_callback user_cb;          /* the application's; base.cb screens batches for it */
+    void *user_data;
     etcd_watch_group *g;
     int64_t id;
     etcd_watch_opts opts;           /* a copy: the create request, its key and range end owned */
@@ -38,7 +40,6 @@ struct watch {
     wstate state;
     bool notified_created;
     etcd_timer cancel_timer;        /* moves a cancel to the loop thread */
-    atomic_bool cancel_armed;       /* the cancel timer is armed once, however often cancelled */
     /* a fragmented batch being put together */
     Mvccpb__Event **frag_events;
     size_t frag_n, frag_cap;
@@ -62,6 +63,8 @@ struct etcd_watch_group {
     size_t nbuckets, count;
     watch *pend_head, *pend_tail;
     etcd_timer timer;               /* reconnect: handoff, backoff, or the park's guard */
+    etcd_timer resume_timer;        /* moves a resume of reading to the loop thread */
+    bool resume_armed;
     bool timer_armed, parked;
     etcd_ready_waiter waiter;
     int failures;                   /* consecutive failed streams, for the backoff */
@@ -69,10 +72,9 @@ struct etcd_watch_group {
     etcd_endpoint *last;            /* where the last stream failed, to avoid next time */
     int64_t undelivered;            /* bytes handed to the application and not yet consumed */
     bool paused;                    /* the stream stopped reading for it */
-    /* A context in-flight count, held while the group is not idle: its stream, timer and park
-     * call back on the loop thread, so closing the client must wait for them too, not only for
-     * the watches (which may all have ended while the stream stays open). */
-    bool holding;
+    /* While not idle, the group holds the client in flight (etcd_context_begin), so closing waits
+     * until its stream has ended and its timer is off: they call back into the group. */
+    bool release_hold;              /* went idle: drop the hold once nothing touches the group */
 };
 
 /* Results are collected under the lock and delivered after it. */
@@ -171,14 +173,27 @@ static void batch_release(etcd_delivery *d)
     etcd_watcher *w = g->w;
     pthread_mutex_lock(&w->mu);
     g->undelivered -= bd->bytes;
-    bool resume = g->paused && g->stream && g->undelivered <= w->buffer_bytes / 2;
-    etcd_stream *s = resume ? g->stream : NULL;
-    if (resume)
+    if (g->paused && g->stream && g->undelivered <= w->buffer_bytes / 2) {
         g->paused = false;
+        /* Not from here: the on_message that paused the stream may not have returned yet, and a
+         * resume before the pause took effect would be lost. The loop thread runs after it. */
+        if (!g->resume_armed)
+            g->resume_armed = etcd_loop_timer_add(g->ctx->loop, &g->resume_timer, 0);
+        if (!g->resume_armed)
+            etcd_stream_resume(g->stream); /* out of memory: the best there is */
+    }
     pthread_mutex_unlock(&w->mu);
-    if (s)
-        etcd_stream_resume(s);
     free(bd);
+}
+
+static void resume_fired(etcd_timer *t)
+{
+    etcd_watch_group *g = (etcd_watch_group *)((char *)t - offsetof(etcd_watch_group, resume_timer));
+    pthread_mutex_lock(&g->w->mu);
+    g->resume_armed = false;
+    if (g->stream && !g->paused)
+        etcd_stream_resume(g->stream);
+    pthread_mutex_unlock(&g->w->mu);
 }
 
 /* Queues a batch for the watch; false when out of memory (the batch is dropped and the watch
@@ -260,9 +275,15 @@ static etcd_error *server_error(etcd_code code, const char *reason, const char *
 }
 
 /* What a server's cancel of one watch means. */
+static void send_cancel(etcd_watch_group *g, watch *wt);
+
 static void end_by_server(watch *wt, const Etcdserverpb__WatchResponse *r, const char *endpoint, outbox *o)
 {
     if (r->compact_revision > 0) {
+        /* etcd keeps a compacted watcher on the stream until it is cancelled: cancel it, or the
+         * server holds it for as long as the stream lives. Its answer finds no watch: ignored. */
+        if (wt->g->stream && wt->state != W_CANCELLING)
+            send_cancel(wt->g, wt);
         char msg[160];
         snprintf(msg, sizeof msg, "revision %lld was compacted (compact revision %lld)", (long long)wt->next_rev,
                  (long long)r->compact_revision);
@@ -326,27 +347,16 @@ static void send_cancel(etcd_watch_group *g, watch *wt)
 
 static void group_connect(etcd_watch_group *g, outbox *o);
 
-/* Under the lock: whether the group just became idle and gives its in-flight count back. The
- * caller ends it with etcd_context_end() as its very last step, after unlocking and flushing:
- * once it is ended the client may be freed, the group with it. */
-static bool group_let_go(etcd_watch_group *g)
-{
-    if (!g->holding || g->state != G_IDLE)
-        return false;
-    g->holding = false;
-    return true;
-}
-
 static void arm_group_timer(etcd_watch_group *g, int64_t when_ms)
 {
-    /* Always cancel first: arming a timer that is still in the heap would put it there twice. */
-    etcd_loop_timer_cancel(g->ctx->loop, &g->timer);
+    if (g->timer_armed)
+        etcd_loop_timer_cancel(g->ctx->loop, &g->timer);
     g->timer_armed = etcd_loop_timer_add(g->ctx->loop, &g->timer, when_ms);
 }
 
-/* Nothing to do any more: no timer, no park. Loop thread, locked; the only way to G_IDLE, so
- * that nothing of the group can fire once it gave its in-flight count back. */
-static void group_go_idle(etcd_watch_group *g)
+/* Goes idle: no stream, no timer, no park. Loop thread, locked; the caller drops the hold
+ * (group_release) as its very last step. */
+static void go_idle(etcd_watch_group *g)
 {
     if (g->timer_armed) {
         etcd_loop_timer_cancel(g->ctx->loop, &g->timer);
@@ -356,13 +366,26 @@ static void group_go_idle(etcd_watch_group *g)
         etcd_ready_gate_cancel(g->ctx->gate, &g->waiter);
         g->parked = false;
     }
+    if (g->resume_armed) {
+        etcd_loop_timer_cancel(g->ctx->loop, &g->resume_timer);
+        g->resume_armed = false;
+    }
+    if (g->state != G_IDLE)
+        g->release_hold = true;
     g->state = G_IDLE;
+}
+
+/* Under the lock: whether the caller must drop the group's hold after unlocking. */
+static bool take_release(etcd_watch_group *g)
+{
+    bool r = g->release_hold;
+    g->release_hold = false;
+    return r;
 }
 
 static void group_timer_fired(etcd_timer *t)
 {
     etcd_watch_group *g = (etcd_watch_group *)((char *)t - offsetof(etcd_watch_group, timer));
-    etcd_context *ctx = g->ctx;
     outbox o = {0};
     pthread_mutex_lock(&g->w->mu);
     g->timer_armed = false;
@@ -372,30 +395,32 @@ static void group_timer_fired(etcd_timer *t)
     }
     if (g->state == G_CONNECTING)
         group_connect(g, &o);
-    bool done = group_let_go(g);
+    etcd_context *ctx = g->ctx;
+    bool release = take_release(g);
     pthread_mutex_unlock(&g->w->mu);
     outbox_flush(ctx, &o);
-    if (done)
+    if (release)
         etcd_context_end(ctx);
 }
 
 static void group_ready(etcd_ready_waiter *wr)
 {
     etcd_watch_group *g = (etcd_watch_group *)((char *)wr - offsetof(etcd_watch_group, waiter));
-    etcd_context *ctx = g->ctx;
     outbox o = {0};
     pthread_mutex_lock(&g->w->mu);
     g->parked = false;
-    if (g->timer_armed) { /* the park's guard is not needed any more */
+    if (g->timer_armed) {
+        /* The park's guard: not needed any more. */
         etcd_loop_timer_cancel(g->ctx->loop, &g->timer);
         g->timer_armed = false;
     }
     if (g->state == G_CONNECTING)
         group_connect(g, &o);
-    bool done = group_let_go(g);
+    etcd_context *ctx = g->ctx;
+    bool release = take_release(g);
     pthread_mutex_unlock(&g->w->mu);
     outbox_flush(ctx, &o);
-    if (done)
+    if (release)
         etcd_context_end(ctx);
 }
 
@@ -407,7 +432,7 @@ static void end_all(etcd_watch_group *g, etcd_code code, const char *why, outbox
             etcd_error *e = why ? etcd_error_new_call(code, code, -1, why, NULL, "watch") : NULL;
             end_watch(wt, code, e, o);
         }
-    group_go_idle(g);
+    go_idle(g);
 }
 
 static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *arg);
@@ -426,7 +451,7 @@ static void group_connect(etcd_watch_group *g, outbox *o)
         return;
     }
     if (g->count == 0) {
-        group_go_idle(g);
+        go_idle(g);
         return;
     }
     bool ready;
@@ -460,11 +485,13 @@ static void group_connect(etcd_watch_group *g, outbox *o)
     g->paused = false;
     g->pend_head = g->pend_tail = NULL;
     for (size_t b = 0; b < g->nbuckets; b++)
-        for (watch *wt = g->table[b], *next; wt; wt = next) {
-            next = wt->hnext;
+        for (watch *wt = g->table[b]; wt; wt = wt->hnext) {
             wt->in_pending = false;
-            if (wt->state == W_CANCELLING)
+            if (wt->state == W_CANCELLING) {
                 end_watch(wt, ETCD_E_CANCELLED, NULL, o); /* never re-created once cancelled */
+                b--; /* the chain changed under us: rescan this bucket */
+                break;
+            }
         }
     for (size_t b = 0; b < g->nbuckets; b++)
         for (watch *wt = g->table[b]; wt; wt = wt->hnext)
@@ -474,12 +501,8 @@ static void group_connect(etcd_watch_group *g, outbox *o)
 /* Starts connecting when nothing is under way. Locked; any thread. */
 static void group_kick(etcd_watch_group *g)
 {
-    if (g->state != G_IDLE)
+    if (g->state != G_IDLE) /* an idle group's caller took the hold for it */
         return;
-    /* Refused only while closing: the watch that kicked holds its own count then, and the
-     * connect attempt ends it at once. */
-    if (!g->holding && etcd_context_begin(g->ctx, NULL) == ETCD_OK)
-        g->holding = true;
     g->state = G_CONNECTING;
     g->failures = 0;
     arm_group_timer(g, 0); /* on the loop thread, where the gate and the stream callbacks live */
@@ -536,19 +559,19 @@ static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg)
             /* Every member said "no leader" in a row: the cluster has none. */
             end_all(g, ETCD_E_NO_LEADER, st->details ? st->details : "etcdserver: no leader", &o);
         } else if (g->count == 0) {
-            group_go_idle(g);
+            go_idle(g);
         } else {
             g->state = G_CONNECTING;
             g->failures++;
             arm_group_timer(g, etcd_now_ms() + backoff_ms(g->failures));
         }
     }
-    bool done = group_let_go(g);
+    bool release = take_release(g);
     pthread_mutex_unlock(&g->w->mu);
     etcd_stream_unref(s);
     outbox_flush(ctx, &o);
-    if (done)
-        etcd_context_end(ctx);
+    if (release)
+        etcd_context_end(ctx); /* last: closing may free the group from here on */
 }
 
 /* Adds a fragment's events to the watch's batch under construction; false when out of memory. */
@@ -674,8 +697,8 @@ static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *ar
         goto out;
     }
     watch *wt = table_find(g, r->watch_id);
-    if (!wt || wt->state != W_LIVE)
-        goto out; /* a cancelled watch delivers nothing more, only its end */
+    if (!wt || (wt->state != W_LIVE && wt->state != W_CANCELLING))
+        goto out;
     if (r->fragment || wt->frag_na) {
         if (!frag_add(wt, r, arena)) {
             etcd_arena_free(arena);
@@ -746,8 +769,7 @@ static void cancel_fired(etcd_timer *t)
 static void cancel_hook(void *arg)
 {
     watch *wt = arg;
-    if (!atomic_exchange(&wt->cancel_armed, true))
-        etcd_loop_timer_add(wt->g->ctx->loop, &wt->cancel_timer, 0);
+    etcd_loop_timer_add(wt->g->ctx->loop, &wt->cancel_timer, 0);
 }
 
 /* ---- the public side ---- */
@@ -786,6 +808,8 @@ static etcd_watch_group *group_of(etcd_watcher *w, bool require_leader)
         g->require_leader = require_leader;
         g->timer.fire = group_timer_fired;
         g->timer.heap_index = SIZE_MAX;
+        g->resume_timer.fire = resume_fired;
+        g->resume_timer.heap_index = SIZE_MAX;
         g->waiter.ready = group_ready;
         *slot = g;
     }
@@ -799,6 +823,19 @@ static void watch_destroy(etcd_call *c)
     free(wt->opts.req.key.data);
     free(wt->opts.req.range_end.data);
     free(wt);
+}
+
+/* Runs every callback of a watch. A batch still queued when the caller cancelled is dropped:
+ * once etcd_call_cancel() has returned, only the final comes (async.h). */
+static void screen_batch(etcd_call *call, etcd_code code, etcd_response *resp, etcd_error *err, void *ud)
+{
+    watch *wt = ud;
+    if (resp && etcd_cancel_fired(&call->cancel)) {
+        etcd_response_free(resp);
+        etcd_error_free(err);
+        return;
+    }
+    wt->user_cb(call, code, resp, err, wt->user_data);
 }
 
 static bool copy_opts(etcd_watch_opts *dst, const etcd_watch_opts *src)
@@ -834,11 +871,12 @@ etcd_code etcd_watch(etcd_watcher *w, const etcd_watch_opts *opts, etcd_callback
         free(wt);
         return etcd_error_set(err, ETCD_E_NOMEM, "watch: out of memory");
     }
-    etcd_call_init(&wt->base, ctx, cb, user_data, call != NULL);
+    wt->user_cb = cb;
+    wt->user_data = user_data;
+    etcd_call_init(&wt->base, ctx, screen_batch, wt, call != NULL);
     wt->base.destroy = watch_destroy;
     wt->cancel_timer.fire = cancel_fired;
     wt->cancel_timer.heap_index = SIZE_MAX;
-    atomic_init(&wt->cancel_armed, false);
     wt->next_rev = opts->req.start_revision;
     etcd_code rc = etcd_context_begin(ctx, err);
     if (rc != ETCD_OK) {
@@ -857,6 +895,15 @@ etcd_code etcd_watch(etcd_watcher *w, const etcd_watch_opts *opts, etcd_callback
         etcd_call_unref(&wt->base);
         etcd_context_end(ctx);
         return etcd_error_set(err, ETCD_E_NOMEM, "watch: out of memory");
+    }
+    if (g->state == G_IDLE && (rc = etcd_context_begin(ctx, err)) != ETCD_OK) {
+        /* Closing meanwhile: no stream will start for it (the group's hold, see go_idle). */
+        table_remove(g, wt);
+        pthread_mutex_unlock(&w->mu);
+        atomic_store(&wt->base.refs, 1);
+        etcd_call_unref(&wt->base);
+        etcd_context_end(ctx);
+        return rc;
     }
     /* The handle exists before the watch starts: a callback may run before we return. */
     if (call)
