@@ -14,8 +14,9 @@ scripts/install-deps.sh
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY grpc_proxy no_proxy NO_PROXY
 
 # The ThreadSanitizer run: these tests (meson test names) and their executables.
-tsan_tests=(async loop_timers)
-tsan_targets=(tests/integration/test_async tests/unit/test_loop_timers)
+tsan_tests=(async loop_timers close watch watch_many watch_flow)
+tsan_targets=(tests/integration/test_async tests/unit/test_loop_timers tests/integration/test_close
+              tests/integration/test_watch tests/integration/test_watch_many tests/integration/test_watch_flow)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
