@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds etcdc with -Werror and runs every test suite (unit, integration against real etcd
 # processes, CLI, install, examples), again under AddressSanitizer + UndefinedBehaviorSanitizer,
-# and the async and loop-timer tests under ThreadSanitizer.
+# and the async, loop-timer, close and watch tests under ThreadSanitizer.
 #
 # Ends with one line, "tests: N passed, N failed, N skipped", over all runs, and exits non-zero
 # when any test failed, when meson test failed, or when a run did not run every test it should:
