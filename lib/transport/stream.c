@@ -28,6 +28,7 @@ struct etcd_stream {
     pthread_mutex_t mu;         /* serialises start_batch, guards everything below */
     int pending;                /* batches in flight */
     bool sending, receiving, paused, recv_over, status_over, ended, cancelled;
+    bool resume_early;          /* resumed while its on_message was still running: do not pause */
     bool close_after_first, closed_send;
     send_item *q_head, *q_tail;
     size_t queued_bytes;
@@ -191,10 +192,12 @@ static void recv_done(etcd_tag *tag, bool ok)
     if (bb)
         grpc_byte_buffer_destroy(bb);
     pthread_mutex_lock(&s->mu);
-    if (!more)
+    /* A resume that came while on_message ran (from another thread) wins over its pause. */
+    if (!more && !s->resume_early)
         s->paused = true;
     else
         recv_next_locked(s);
+    s->resume_early = false;
     finish_unlock(s);
 }
 
@@ -318,6 +321,8 @@ void etcd_stream_resume(etcd_stream *s)
     if (s->paused && !s->ended) {
         s->paused = false;
         recv_next_locked(s);
+    } else if (!s->paused && !s->receiving && !s->ended) {
+        s->resume_early = true; /* its on_message is running and may be about to pause */
     }
     pthread_mutex_unlock(&s->mu);
 }

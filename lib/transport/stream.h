@@ -57,7 +57,8 @@ etcd_code etcd_stream_start(etcd_transport *t, etcd_endpoint *ep, const char *pa
 bool etcd_stream_send(etcd_stream *s, grpc_slice msg);
 /* Bytes queued and not yet handed to gRPC (for owners that bound what they queue). */
 size_t etcd_stream_queued_bytes(etcd_stream *s);
-/* Receives again after on_message returned false. Any thread. */
+/* Receives again after on_message returned false, or, called while on_message is still
+ * running, keeps that on_message's false from pausing. Any thread. */
 void etcd_stream_resume(etcd_stream *s);
 /* Ends the stream early; on_end follows with ETCD_E_CANCELLED (or the status that came
  * first). Any thread, any number of times. */
