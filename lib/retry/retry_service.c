@@ -93,16 +93,27 @@ static void expedite(void *arg)
     etcd_loop_timer_expedite(a->rs->loop, &a->timer);
 }
 
-/* Waits on the attempt's timer until when_ms (or a cancel). False when out of memory. */
+/* Waits on the attempt's timer until when_ms (or a cancel). False when out of memory. Off the
+ * loop thread the timer may fire, and the attempt end, as soon as it is armed: nothing here
+ * touches the attempt after that. */
 static bool wait_until(attempt *a, wait_state st, int64_t when_ms)
 {
+    etcd_loop *loop = a->rs->loop;
+    etcd_cancel *cancel = a->rpc.cancel;
+    bool on_loop = etcd_loop_on_thread(loop);
+    /* The hook goes in before the timer is armed; a cancel that comes in between finds no timer
+     * to hurry, so it is looked for again below (on the loop thread the timer cannot fire under
+     * us; off it, the wait is a hand-off due at once anyway). */
+    if (cancel && !etcd_cancel_set_hook(cancel, expedite, a))
+        when_ms = 0;
     a->state = st;
-    if (!etcd_loop_timer_add(a->rs->loop, &a->timer, when_ms)) {
+    if (!etcd_loop_timer_add(loop, &a->timer, when_ms)) {
         a->state = RUNNING;
+        etcd_cancel_clear_hook(cancel);
         return false;
     }
-    if (a->rpc.cancel && !etcd_cancel_set_hook(a->rpc.cancel, expedite, a))
-        etcd_loop_timer_expedite(a->rs->loop, &a->timer);
+    if (on_loop && etcd_cancel_fired(cancel))
+        etcd_loop_timer_expedite(loop, &a->timer);
     return true;
 }
 
