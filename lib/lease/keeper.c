@@ -43,6 +43,7 @@ struct kept {
     etcd_timer timer;
     etcd_timer cancel_timer;
     atomic_bool cancel_armed;       /* armed once, however often cancelled */
+    atomic_bool registered;         /* in the table: a cancel may be moved to the loop now */
     kept *hnext;
 };
 
@@ -440,10 +441,12 @@ static void cancel_fired(etcd_timer *t)
     outbox_flush(l->ctx, &o);
 }
 
+/* Cancel hook (any thread): move the cancel to the loop thread, once; before registration the
+ * registration picks it up instead. */
 static void cancel_hook(void *arg)
 {
     kept *k = arg;
-    if (!atomic_exchange(&k->cancel_armed, true))
+    if (atomic_load(&k->registered) && !atomic_exchange(&k->cancel_armed, true))
         etcd_loop_timer_add(k->l->ctx->loop, &k->cancel_timer, 0);
 }
 
@@ -478,6 +481,7 @@ static etcd_code submit(etcd_lease *l, kkind kind, int64_t id, int renewals, etc
     k->cancel_timer.fire = cancel_fired;
     k->cancel_timer.heap_index = SIZE_MAX;
     atomic_init(&k->cancel_armed, false);
+    atomic_init(&k->registered, false);
     if (kind == K_ONCE)
         k->deadline_ms = etcd_context_deadline(l->ctx, 0);
     etcd_code rc = etcd_context_begin(l->ctx, err);
@@ -486,6 +490,7 @@ static etcd_code submit(etcd_lease *l, kkind kind, int64_t id, int renewals, etc
         etcd_call_unref(&k->base);
         return rc;
     }
+    etcd_cancel_set_hook(&k->base.cancel, cancel_hook, k); /* cannot have fired: nobody has it */
     pthread_mutex_lock(&l->mu);
     if (!table_add(l, k)) {
         pthread_mutex_unlock(&l->mu);
@@ -499,9 +504,11 @@ static etcd_code submit(etcd_lease *l, kkind kind, int64_t id, int renewals, etc
     /* The first renewal goes out on the loop thread, like every later one. */
     etcd_loop_timer_add(l->ctx->loop, &k->timer, 0);
     kick(l);
-    pthread_mutex_unlock(&l->mu);
-    if (!etcd_cancel_set_hook(&k->base.cancel, cancel_hook, k))
+    /* Under the lock, so it cannot have ended yet (see the watcher's registration). */
+    atomic_store(&k->registered, true);
+    if (etcd_cancel_fired(&k->base.cancel))
         cancel_hook(k);
+    pthread_mutex_unlock(&l->mu);
     etcd_call_unref(&k->base);
     return ETCD_OK;
 }

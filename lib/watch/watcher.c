@@ -40,6 +40,8 @@ struct watch {
     wstate state;
     bool notified_created;
     etcd_timer cancel_timer;        /* moves a cancel to the loop thread */
+    atomic_bool registered;         /* in its group's table: a cancel may be moved now */
+    atomic_bool cancel_armed;       /* the cancel timer is armed once, however often cancelled */
     /* a fragmented batch being put together */
     Mvccpb__Event **frag_events;
     size_t frag_n, frag_cap;
@@ -349,8 +351,8 @@ static void group_connect(etcd_watch_group *g, outbox *o);
 
 static void arm_group_timer(etcd_watch_group *g, int64_t when_ms)
 {
-    if (g->timer_armed)
-        etcd_loop_timer_cancel(g->ctx->loop, &g->timer);
+    /* Always cancel first: arming a timer that is still in the heap would put it there twice. */
+    etcd_loop_timer_cancel(g->ctx->loop, &g->timer);
     g->timer_armed = etcd_loop_timer_add(g->ctx->loop, &g->timer, when_ms);
 }
 
@@ -485,13 +487,11 @@ static void group_connect(etcd_watch_group *g, outbox *o)
     g->paused = false;
     g->pend_head = g->pend_tail = NULL;
     for (size_t b = 0; b < g->nbuckets; b++)
-        for (watch *wt = g->table[b]; wt; wt = wt->hnext) {
+        for (watch *wt = g->table[b], *next; wt; wt = next) {
+            next = wt->hnext;
             wt->in_pending = false;
-            if (wt->state == W_CANCELLING) {
+            if (wt->state == W_CANCELLING)
                 end_watch(wt, ETCD_E_CANCELLED, NULL, o); /* never re-created once cancelled */
-                b--; /* the chain changed under us: rescan this bucket */
-                break;
-            }
         }
     for (size_t b = 0; b < g->nbuckets; b++)
         for (watch *wt = g->table[b]; wt; wt = wt->hnext)
@@ -697,7 +697,7 @@ static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *ar
         goto out;
     }
     watch *wt = table_find(g, r->watch_id);
-    if (!wt || (wt->state != W_LIVE && wt->state != W_CANCELLING))
+    if (!wt || wt->state != W_LIVE)
         goto out;
     if (r->fragment || wt->frag_na) {
         if (!frag_add(wt, r, arena)) {
@@ -765,11 +765,17 @@ static void cancel_fired(etcd_timer *t)
     outbox_flush(g->ctx, &o);
 }
 
-/* Cancel hook (any thread, under the token's lock): move the cancel to the loop thread. */
+/* Cancel hook (any thread, under the token's lock): move the cancel to the loop thread, once.
+ * Before the watch is registered the cancel is picked up by the registration instead. */
+static void arm_cancel(watch *wt)
+{
+    if (atomic_load(&wt->registered) && !atomic_exchange(&wt->cancel_armed, true))
+        etcd_loop_timer_add(wt->g->ctx->loop, &wt->cancel_timer, 0);
+}
+
 static void cancel_hook(void *arg)
 {
-    watch *wt = arg;
-    etcd_loop_timer_add(wt->g->ctx->loop, &wt->cancel_timer, 0);
+    arm_cancel(arg);
 }
 
 /* ---- the public side ---- */
@@ -877,6 +883,8 @@ etcd_code etcd_watch(etcd_watcher *w, const etcd_watch_opts *opts, etcd_callback
     wt->base.destroy = watch_destroy;
     wt->cancel_timer.fire = cancel_fired;
     wt->cancel_timer.heap_index = SIZE_MAX;
+    atomic_init(&wt->registered, false);
+    atomic_init(&wt->cancel_armed, false);
     wt->next_rev = opts->req.start_revision;
     etcd_code rc = etcd_context_begin(ctx, err);
     if (rc != ETCD_OK) {
@@ -885,6 +893,7 @@ etcd_code etcd_watch(etcd_watcher *w, const etcd_watch_opts *opts, etcd_callback
         return rc;
     }
     bool rl = etcd_context_require_leader(ctx, opts->require_leader);
+    etcd_cancel_set_hook(&wt->base.cancel, cancel_hook, wt); /* cannot have fired: nobody has it */
     pthread_mutex_lock(&w->mu);
     etcd_watch_group *g = group_of(w, rl);
     wt->g = g;
@@ -913,9 +922,13 @@ etcd_code etcd_watch(etcd_watcher *w, const etcd_watch_opts *opts, etcd_callback
         send_create(g, wt);
     else
         group_kick(g);
+    /* Under the lock, so the watch cannot have ended yet: a cancel that came before this is
+     * moved to the loop thread now, later ones by the hook (set before the watch was visible,
+     * so it is never set on a watch that has ended). */
+    atomic_store(&wt->registered, true);
+    if (etcd_cancel_fired(&wt->base.cancel))
+        arm_cancel(wt);
     pthread_mutex_unlock(&w->mu);
-    if (!etcd_cancel_set_hook(&wt->base.cancel, cancel_hook, wt))
-        cancel_hook(wt);
     etcd_call_unref(&wt->base); /* the submit's reference */
     return ETCD_OK;
 }
