@@ -175,6 +175,7 @@ typedef struct watch_run {
     ctl_globals *g;
     etcd_watch_stream *stream;
     ctl_strlist exec;
+    bool silent; /* a watch from a negative revision */
     uint64_t cluster_id, member_id, raft_term; /* of the last answer, for the server's cancel */
 } watch_run;
 
@@ -199,7 +200,9 @@ static const char *open_watch(ctl_session *s, const watch_opts *o, const ctl_str
         etcd_watch_opts_with_prefix(wo);
     else if (keys->n == 2 && keys->lens[1] > 0) /* only with exactly two, as etcdctl */
         etcd_watch_opts_with_range_end(wo, keys->items[1], keys->lens[1]);
-    if (o->rev != 0) /* etcd replays all it has from a revision below 1 */
+    /* From a negative revision, etcd 3.4 reports nothing but the compaction of history: such
+     * a watch starts at revision 1, and its events are not shown (see print_watch()). */
+    if (o->rev != 0)
         etcd_watch_opts_with_rev(wo, o->rev > 0 ? o->rev : 1);
     if (o->prev_kv)
         etcd_watch_opts_with_prev_kv(wo);
@@ -235,7 +238,7 @@ static int print_watch(watch_run *w)
         etcd_code rc = etcd_watch_stream_next(w->stream, -1, &resp, &err);
         if (rc == ETCD_OK) {
             remember_header(w, resp);
-            if (etcd_watch_response_created(resp)) { /* etcdctl does not ask to see it */
+            if (etcd_watch_response_created(resp) || w->silent) { /* etcdctl does not ask to see it */
                 etcd_response_free(resp);
                 continue;
             }
@@ -351,6 +354,7 @@ static int interactive_watch(ctl_globals *g, ctl_session *s, const ctl_strlist *
     w->g = g;
     w->stream = stream;
     w->exec = a.exec;
+    w->silent = o.rev < 0;
     a.exec = (ctl_strlist){0};
     pthread_t t;
     if (pthread_create(&t, NULL, watch_thread, w) != 0) {
@@ -475,6 +479,7 @@ static int run_watch(ctl_globals *g, const ctl_strlist *args)
             rc = ctl_fail(CTL_EXIT_BAD_ARGS, "%s", why);
         } else {
             w.exec = a.exec;
+            w.silent = opts.rev < 0;
             rc = print_watch(&w);
             if (rc == CTL_EXIT_INTERRUPTED)
                 ctl_fail(rc, "watch is canceled by the server");
