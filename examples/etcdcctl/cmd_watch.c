@@ -175,7 +175,8 @@ typedef struct watch_run {
     ctl_globals *g;
     etcd_watch_stream *stream;
     ctl_strlist exec;
-    bool silent; /* a watch from a negative revision */
+    bool silent;         /* a watch from a negative revision: history is not shown */
+    int64_t silent_upto; /* the revision when it was created */
     uint64_t cluster_id, member_id, raft_term; /* of the last answer, for the server's cancel */
 } watch_run;
 
@@ -200,8 +201,9 @@ static const char *open_watch(ctl_session *s, const watch_opts *o, const ctl_str
         etcd_watch_opts_with_prefix(wo);
     else if (keys->n == 2 && keys->lens[1] > 0) /* only with exactly two, as etcdctl */
         etcd_watch_opts_with_range_end(wo, keys->items[1], keys->lens[1]);
-    /* From a negative revision, etcd 3.4 reports nothing but the compaction of history: such
-     * a watch starts at revision 1, and its events are not shown (see print_watch()). */
+    /* From a negative revision, etcd 3.4 finds no history, reports what comes next, and fails
+     * the watch if history was compacted: such a watch starts at revision 1, and the history
+     * it replays is not shown (see print_watch()). */
     if (o->rev != 0)
         etcd_watch_opts_with_rev(wo, o->rev > 0 ? o->rev : 1);
     if (o->prev_kv)
@@ -238,7 +240,13 @@ static int print_watch(watch_run *w)
         etcd_code rc = etcd_watch_stream_next(w->stream, -1, &resp, &err);
         if (rc == ETCD_OK) {
             remember_header(w, resp);
-            if (etcd_watch_response_created(resp) || w->silent) { /* etcdctl does not ask to see it */
+            if (etcd_watch_response_created(resp))
+                w->silent_upto = etcd_response_revision(resp);
+            size_t nev = etcd_watch_response_event_count(resp);
+            bool history = w->silent && nev > 0 &&
+                           etcd_keyvalue_mod_revision(etcd_event_kv(etcd_watch_response_event_at(resp, nev - 1))) <=
+                               w->silent_upto;
+            if (etcd_watch_response_created(resp) || history) { /* etcdctl does not see these */
                 etcd_response_free(resp);
                 continue;
             }

@@ -715,8 +715,6 @@ check "watch range" --setup reset_w --bg "lines 12" -- watch --rev @REV-4@ "$W/a
 check "watch key" --setup reset_w --bg "lines 9" -- watch --rev @REV-4@ "$W/a"
 check "watch three keys (the third is ignored)" --setup reset_w --bg "lines 12" -- watch --rev @REV-4@ "$W/a" "$W/c" x
 check "watch everything" --setup reset_w --bg "lines 3" -- watch --rev @REV@ --prefix ""
-# etcd 3.4 reports nothing to a watch from a negative revision, not even what comes next.
-check "watch negative rev" --setup reset_w --during "ref put $W/c new" --bg '((i >= 20))' -- watch --rev=-1 "$W/c"
 check "watch live" --setup "ref del --prefix $W/" --during "ref put $W/live 1; ref put $W/live 2" --bg "lines 6" \
     -- watch "$W/live"
 check "watch live json" --setup "ref del --prefix $W/" --during "ref put $W/live 1" --bg "lines 1" \
