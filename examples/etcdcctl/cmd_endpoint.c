@@ -74,7 +74,8 @@ static etcd_code health_read(const ctl_globals *g, const char *target, etcd_clie
             ;
         return ETCD_E_DEADLINE;
     }
-    etcd_code rc = ctl_dial(g, target, dial, client, err);
+    ctl_dial_opts o = {.dial_ms = dial};
+    etcd_code rc = ctl_dial(g, target, &o, client, err);
     if (rc != ETCD_OK)
         return rc;
     int64_t left = start + budget - ctl_now_ms();

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "gotext.h"
@@ -130,9 +131,10 @@ void ctl_endpoints_joined(const ctl_globals *g, ctl_buf *out)
     }
 }
 
-etcd_code ctl_dial(const ctl_globals *g, const char *endpoints, int64_t dial_ms, etcd_client **out,
+etcd_code ctl_dial(const ctl_globals *g, const char *endpoints, const ctl_dial_opts *o, etcd_client **out,
                    etcd_error **err)
 {
+    int64_t dial_ms = o->dial_ms;
     *out = NULL;
     etcd_config *cfg = etcd_config_new();
     if (!cfg)
@@ -140,8 +142,10 @@ etcd_code ctl_dial(const ctl_globals *g, const char *endpoints, int64_t dial_ms,
     etcd_code rc = etcd_config_set_endpoints(cfg, endpoints, err);
     if (rc == ETCD_OK)
         rc = etcd_config_set_dial_timeout_ms(cfg, dial_ms > 0 ? dial_ms : 1);
-    if (rc == ETCD_OK) /* each op carries its own deadline */
-        rc = etcd_config_set_request_timeout_ms(cfg, 0);
+    if (rc == ETCD_OK) /* KV ops carry their own deadline */
+        rc = etcd_config_set_request_timeout_ms(cfg, o->request_ms);
+    if (rc == ETCD_OK && o->nonblocking)
+        rc = etcd_config_set_dial_blocking(cfg, 0);
     if (rc == ETCD_OK && g->keepalive_time > 0) {
         int64_t t = g->keepalive_time < MIN_KEEPALIVE_NS ? MIN_KEEPALIVE_NS : g->keepalive_time;
         int64_t to = g->keepalive_timeout > 0 ? g->keepalive_timeout : 20000000000LL;
@@ -172,7 +176,8 @@ int ctl_connect(ctl_globals *g, bool bounded, ctl_session *s)
     ctl_buf eps = {0};
     ctl_endpoints_joined(g, &eps);
     etcd_error *err = NULL;
-    etcd_code rc = ctl_dial(g, buf_str(&eps), dial_ms, &s->client, &err);
+    ctl_dial_opts o = {.dial_ms = dial_ms};
+    etcd_code rc = ctl_dial(g, buf_str(&eps), &o, &s->client, &err);
     buf_free(&eps);
     if (rc != ETCD_OK) {
         ctl_buf text = {0};
@@ -183,6 +188,36 @@ int ctl_connect(ctl_globals *g, bool bounded, ctl_session *s)
         buf_free(&text);
         etcd_error_free(err);
         return code;
+    }
+    s->kv = etcd_client_kv(s->client);
+    return 0;
+}
+
+int ctl_connect_lazy(ctl_globals *g, bool bounded, ctl_session *s)
+{
+    memset(s, 0, sizeof *s);
+    if (g->endpoints.n == 0)
+        return ctl_fail(CTL_EXIT_BAD_CONNECTION, "etcdclient: no available endpoints");
+    ctl_dial_opts o = {.dial_ms = NO_TIMEOUT_MS, .nonblocking = true};
+    if (bounded) {
+        if (g->command_timeout <= 0)
+            return ctl_fail(CTL_EXIT_ERROR, "context deadline exceeded");
+        o.request_ms = ctl_ns_to_ms(g->command_timeout);
+        s->bounded = true;
+        s->deadline_ms = ctl_now_ms() + o.request_ms;
+    }
+    ctl_buf eps = {0};
+    ctl_endpoints_joined(g, &eps);
+    etcd_error *err = NULL;
+    etcd_code rc = ctl_dial(g, buf_str(&eps), &o, &s->client, &err);
+    buf_free(&eps);
+    if (rc != ETCD_OK) {
+        ctl_buf text = {0};
+        ctl_error_text(rc, err, &text);
+        ctl_fail(CTL_EXIT_BAD_CONNECTION, "%s", buf_str(&text));
+        buf_free(&text);
+        etcd_error_free(err);
+        return CTL_EXIT_BAD_CONNECTION;
     }
     s->kv = etcd_client_kv(s->client);
     return 0;
@@ -207,6 +242,13 @@ int ctl_send(ctl_session *s, etcd_op *op, etcd_response **resp)
     buf_free(&text);
     etcd_error_free(err);
     return CTL_EXIT_ERROR;
+}
+
+_Noreturn void ctl_leave(int rc)
+{
+    fflush(stdout);
+    fflush(stderr);
+    _exit(rc);
 }
 
 void ctl_close(ctl_session *s)

@@ -53,6 +53,12 @@ typedef struct ctl_globals {
     bool insecure_transport, insecure_skip_tls_verify, insecure_discovery;
     flag_spec *flags;  /* the global flags, bound to the fields above */
     ctl_format format; /* decided by ctl_setup() */
+    /* The command line as given, program name included, for watch, which reads it again as
+     * etcdctl does. */
+    int argc;
+    char **argv;
+    /* Set by watch: ETCDCTL_WATCH_KEY and ETCDCTL_WATCH_RANGE_END are its own, not unknown. */
+    bool watch_env;
 } ctl_globals;
 
 typedef struct ctl_command ctl_command;
@@ -72,7 +78,7 @@ struct ctl_command {
 };
 
 extern ctl_command ctl_cmd_root, ctl_cmd_get, ctl_cmd_put, ctl_cmd_del, ctl_cmd_txn, ctl_cmd_compaction,
-    ctl_cmd_endpoint, ctl_cmd_endpoint_health, ctl_cmd_version;
+    ctl_cmd_endpoint, ctl_cmd_endpoint_health, ctl_cmd_version, ctl_cmd_watch, ctl_cmd_lease;
 
 /* Whether the command's help flag was given. */
 bool ctl_help_requested(ctl_command *cmd);
@@ -114,15 +120,29 @@ int64_t ctl_now_ms(void);
 int64_t ctl_ns_to_ms(int64_t ns);
 /* The endpoints, trimmed and joined with commas, into *out. */
 void ctl_endpoints_joined(const ctl_globals *g, ctl_buf *out);
-/* Connects to `endpoints` waiting at most dial_ms. */
-etcd_code ctl_dial(const ctl_globals *g, const char *endpoints, int64_t dial_ms, etcd_client **out,
+/* How ctl_dial() connects. */
+typedef struct ctl_dial_opts {
+    int64_t dial_ms;    /* the longest wait for a first connection (with blocking) */
+    int64_t request_ms; /* each call's deadline unless it sets its own; 0: none */
+    bool nonblocking;   /* return at once; calls wait for a member (as etcdctl's client does) */
+} ctl_dial_opts;
+/* Connects to `endpoints`. */
+etcd_code ctl_dial(const ctl_globals *g, const char *endpoints, const ctl_dial_opts *o, etcd_client **out,
                    etcd_error **err);
 /* Connects to the global endpoints. `bounded`: the whole command must finish within
  * --command-timeout, as etcdctl's commands (except txn) do. Returns 0 or an exit status. */
 int ctl_connect(ctl_globals *g, bool bounded, ctl_session *s);
+/* Connects without waiting for a member, as etcdctl's client does: calls without a deadline (a
+ * watch, "lease list") wait until one answers. With `bounded`, every call gets what is left of
+ * --command-timeout as its deadline. Returns 0 or an exit status. */
+int ctl_connect_lazy(ctl_globals *g, bool bounded, ctl_session *s);
 /* Sends an op within the session's budget. Returns 0, or 1 after printing the error. */
 int ctl_send(ctl_session *s, etcd_op *op, etcd_response **resp);
 void ctl_close(ctl_session *s);
+/* Ends the process with rc, output flushed, without freeing the session's client. For commands
+ * that used a watch or a keepalive stream: freeing such a client can crash in the library (a
+ * stream's end or timer runs after the watcher or lease interface is gone). */
+_Noreturn void ctl_leave(int rc);
 
 /* --- output.c, print_simple.c, print_json.c --- */
 /* Prints a response in the chosen format. value_only: only values (get --print-value-only).
@@ -134,6 +154,32 @@ void ctl_print_fields(ctl_buf *out, const etcd_response *resp);
 void ctl_print_protobuf(ctl_buf *out, const etcd_response *resp);
 /* Writes out to stdout and empties it. */
 void ctl_flush_out(ctl_buf *out);
+
+/* Lease responses. id: the lease the command named (revoke answers without it); keys:
+ * "timetolive --keys". Returns 0, or an exit status when the format cannot show it. */
+int ctl_display_lease(const ctl_globals *g, const etcd_response *resp, int64_t id, bool keys);
+void ctl_print_lease_simple(ctl_buf *out, const etcd_response *resp, int64_t id, bool keys);
+void ctl_print_lease_json(ctl_buf *out, const etcd_response *resp);
+void ctl_print_lease_fields(ctl_buf *out, const etcd_response *resp);
+/* false (with etcdctl's error in *err) for a response etcdctl cannot marshal. */
+bool ctl_print_lease_protobuf(ctl_buf *out, const etcd_response *resp, ctl_buf *err);
+/* Go's %016x of a lease ID. */
+void ctl_lease_hex(ctl_buf *out, int64_t id);
+
+/* One watch response as etcdctl prints it: a batch of events (resp), or the server's cancel of
+ * the watch (resp NULL), which has a header without a revision and the compact revision. */
+typedef struct ctl_watch_view {
+    const etcd_response *resp;
+    uint64_t cluster_id, member_id, raft_term;
+    int64_t revision, compact_revision;
+    bool canceled;
+} ctl_watch_view;
+/* Returns 0, or an exit status when the format cannot show it. */
+int ctl_display_watch(const ctl_globals *g, const ctl_watch_view *v, ctl_buf *out);
+void ctl_print_watch_simple(ctl_buf *out, const ctl_watch_view *v, bool hex);
+void ctl_print_watch_json(ctl_buf *out, const ctl_watch_view *v);
+void ctl_print_watch_fields(ctl_buf *out, const ctl_watch_view *v);
+void ctl_print_watch_protobuf(ctl_buf *out, const ctl_watch_view *v);
 
 /* One endpoint's health, as etcdctl's "endpoint health" reports it. */
 typedef struct ctl_health {
@@ -197,5 +243,8 @@ int del_build(const del_opts *o, const ctl_strlist *args, ctl_request *req);
 int txn_parse_compare(const char *line, size_t len, etcd_cmp **out, const char **server_error);
 /* One request line ("put k v --prev-kv"). Returns 0, or an exit status after printing why. */
 int txn_parse_request(const char *line, size_t len, ctl_request *req);
+/* Splits a line into words as etcdctl does for txn requests and interactive watch. False when a
+ * double-quoted word is not a valid Go string literal. */
+bool ctl_argify(const char *s, size_t n, ctl_strlist *words);
 
 #endif /* ETCDCCTL_CTL_H */

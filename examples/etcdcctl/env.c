@@ -98,6 +98,11 @@ int ctl_apply_env(ctl_globals *g)
         /* etcdctl consumes ETCDCTL_API before it looks at the others. */
         if (len == 11 && strncmp(*e, "ETCDCTL_API", 11) == 0)
             continue;
+        /* As etcdctl: watch takes these (when not empty) as its key and range end. */
+        if (g->watch_env && eq && eq[1] &&
+            ((len == 17 && strncmp(*e, "ETCDCTL_WATCH_KEY", 17) == 0) ||
+             (len == 23 && strncmp(*e, "ETCDCTL_WATCH_RANGE_END", 23) == 0)))
+            continue;
         const flag_spec *f = flag_for_key(g, *e, len);
         if (f && used[f - g->flags])
             continue;

@@ -128,8 +128,8 @@ ctl_command ctl_cmd_version = {
 
 /* Sorted by name, as etcdctl lists and matches them. */
 static ctl_command *const root_subs[] = {
-    &ctl_cmd_compaction, &ctl_cmd_del, &ctl_cmd_endpoint, &ctl_cmd_get, &ctl_cmd_help,
-    &ctl_cmd_put,        &ctl_cmd_txn, &ctl_cmd_version,  NULL,
+    &ctl_cmd_compaction, &ctl_cmd_del, &ctl_cmd_endpoint, &ctl_cmd_get,   &ctl_cmd_help,
+    &ctl_cmd_lease,      &ctl_cmd_put, &ctl_cmd_txn,      &ctl_cmd_version, &ctl_cmd_watch, NULL,
 };
 
 /* etcdctl 3.4.23's commands, in the order it registers them; its command library adds help and
@@ -434,6 +434,8 @@ int main(int argc, char **argv)
     }
     unsetenv("ETCDCTL_API");
     globals.flags = global_flags;
+    globals.argc = argc;
+    globals.argv = argv;
     strlist_adds(&globals.endpoints, "127.0.0.1:2379");
     int rc = run(argc, argv);
     fflush(stdout);

@@ -8,12 +8,18 @@
 #include "ctl.h"
 #include "gotext.h"
 
+static void header_of(ctl_buf *out, uint64_t cluster_id, uint64_t member_id, int64_t revision, uint64_t raft_term)
+{
+    buf_printf(out, "\"ClusterID\" : %llu\n", (unsigned long long)cluster_id);
+    buf_printf(out, "\"MemberID\" : %llu\n", (unsigned long long)member_id);
+    buf_printf(out, "\"Revision\" : %lld\n", (long long)revision);
+    buf_printf(out, "\"RaftTerm\" : %llu\n", (unsigned long long)raft_term);
+}
+
 static void header(ctl_buf *out, const etcd_response *r)
 {
-    buf_printf(out, "\"ClusterID\" : %llu\n", (unsigned long long)etcd_response_cluster_id(r));
-    buf_printf(out, "\"MemberID\" : %llu\n", (unsigned long long)etcd_response_member_id(r));
-    buf_printf(out, "\"Revision\" : %lld\n", (long long)etcd_response_revision(r));
-    buf_printf(out, "\"RaftTerm\" : %llu\n", (unsigned long long)etcd_response_raft_term(r));
+    header_of(out, etcd_response_cluster_id(r), etcd_response_member_id(r), etcd_response_revision(r),
+              etcd_response_raft_term(r));
 }
 
 static void keyvalue(ctl_buf *out, const char *prefix, const etcd_keyvalue *kv)
@@ -68,5 +74,47 @@ void ctl_print_health_fields(ctl_buf *out, const ctl_health *h, size_t n)
         buf_printf(out, "\n\"Health\" : %s\n\"Took\" : ", h[i].healthy ? "true" : "false");
         go_duration_string(out, h[i].took_ns);
         buf_printf(out, "\n\"Error\" : %s\n\n", h[i].error ? h[i].error : "");
+    }
+}
+
+void ctl_print_lease_fields(ctl_buf *out, const etcd_response *r)
+{
+    header(out, r);
+    switch (etcd_response_get_kind(r)) {
+    case ETCD_RESPONSE_LEASE_GRANT:
+    case ETCD_RESPONSE_LEASE_KEEP_ALIVE:
+        buf_printf(out, "\"ID\" : %lld\n\"TTL\" : %lld\n", (long long)etcd_lease_response_id(r),
+                   (long long)etcd_lease_response_ttl(r));
+        break;
+    case ETCD_RESPONSE_LEASE_TIME_TO_LIVE:
+        buf_printf(out, "\"ID\" : %lld\n\"TTL\" : %lld\n\"GrantedTTL\" : %lld\n", (long long)etcd_lease_response_id(r),
+                   (long long)etcd_lease_response_ttl(r), (long long)etcd_lease_response_granted_ttl(r));
+        for (size_t i = 0; i < etcd_lease_response_key_count(r); i++) {
+            size_t n;
+            const uint8_t *k = etcd_lease_response_key_at(r, i, &n);
+            buf_adds(out, "\"Key\" : ");
+            go_quote(out, k, n);
+            buf_addc(out, '\n');
+        }
+        break;
+    case ETCD_RESPONSE_LEASE_LEASES:
+        for (size_t i = 0; i < etcd_lease_response_lease_count(r); i++)
+            buf_printf(out, "\"ID\" : %lld\n", (long long)etcd_lease_response_lease_at(r, i));
+        break;
+    default: /* revoke: the header only */
+        break;
+    }
+}
+
+void ctl_print_watch_fields(ctl_buf *out, const ctl_watch_view *v)
+{
+    header_of(out, v->cluster_id, v->member_id, v->revision, v->raft_term);
+    size_t n = v->resp ? etcd_watch_response_event_count(v->resp) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const etcd_event *ev = etcd_watch_response_event_at(v->resp, i);
+        buf_adds(out, etcd_event_get_type(ev) == ETCD_EVENT_DELETE ? "\"Type\" : DELETE\n" : "\"Type\" : PUT\n");
+        if (etcd_event_prev_kv(ev))
+            keyvalue(out, "Prev", etcd_event_prev_kv(ev));
+        keyvalue(out, "", etcd_event_kv(ev));
     }
 }

@@ -45,15 +45,28 @@ static void bytes_field(ctl_buf *out, bool *first, const char *name, const uint8
     buf_addc(out, '"');
 }
 
+/* A ResponseHeader's fields, into an object already open. */
+static void header_fields(ctl_buf *out, bool *first, uint64_t cluster_id, uint64_t member_id, int64_t revision,
+                          uint64_t raft_term)
+{
+    uint_field(out, first, "cluster_id", cluster_id);
+    uint_field(out, first, "member_id", member_id);
+    int_field(out, first, "revision", revision);
+    uint_field(out, first, "raft_term", raft_term);
+}
+
+static void response_header_fields(ctl_buf *out, bool *first, const etcd_response *r)
+{
+    header_fields(out, first, etcd_response_cluster_id(r), etcd_response_member_id(r), etcd_response_revision(r),
+                  etcd_response_raft_term(r));
+}
+
 static void header(ctl_buf *out, bool *first, const etcd_response *r)
 {
     field(out, first, "header");
     bool f = true;
     buf_addc(out, '{');
-    uint_field(out, &f, "cluster_id", etcd_response_cluster_id(r));
-    uint_field(out, &f, "member_id", etcd_response_member_id(r));
-    int_field(out, &f, "revision", etcd_response_revision(r));
-    uint_field(out, &f, "raft_term", etcd_response_raft_term(r));
+    response_header_fields(out, &f, r);
     buf_addc(out, '}');
 }
 
@@ -189,4 +202,99 @@ void ctl_print_health_json(ctl_buf *out, const ctl_health *h, size_t n)
         buf_addc(out, '}');
     }
     buf_adds(out, "]\n");
+}
+
+/* Always written, zero or not (no omitempty). */
+static void plain_int_field(ctl_buf *out, bool *first, const char *name, int64_t v)
+{
+    field(out, first, name);
+    buf_printf(out, "%lld", (long long)v);
+}
+
+/*
+ * etcdctl prints its client's lease types, which embed the header (so its fields come first, at
+ * the top level) and name their own fields as Go does ("ID", "TTL", "Error"), or with their
+ * own tags ("id", "ttl", "granted-ttl", "keys"). A revoke answer is etcd's message as it is.
+ */
+void ctl_print_lease_json(ctl_buf *out, const etcd_response *r)
+{
+    bool f = true;
+    buf_addc(out, '{');
+    etcd_response_kind kind = etcd_response_get_kind(r);
+    if (kind == ETCD_RESPONSE_LEASE_REVOKE)
+        header(out, &f, r);
+    else
+        response_header_fields(out, &f, r);
+    switch (kind) {
+    case ETCD_RESPONSE_LEASE_GRANT:
+    case ETCD_RESPONSE_LEASE_KEEP_ALIVE:
+        plain_int_field(out, &f, "ID", etcd_lease_response_id(r));
+        plain_int_field(out, &f, "TTL", etcd_lease_response_ttl(r));
+        if (kind == ETCD_RESPONSE_LEASE_GRANT) {
+            field(out, &f, "Error");
+            buf_adds(out, "\"\"");
+        }
+        break;
+    case ETCD_RESPONSE_LEASE_TIME_TO_LIVE: {
+        plain_int_field(out, &f, "id", etcd_lease_response_id(r));
+        plain_int_field(out, &f, "ttl", etcd_lease_response_ttl(r));
+        plain_int_field(out, &f, "granted-ttl", etcd_lease_response_granted_ttl(r));
+        field(out, &f, "keys");
+        size_t n = etcd_lease_response_key_count(r);
+        if (n == 0) {
+            buf_adds(out, "null");
+            break;
+        }
+        buf_addc(out, '[');
+        for (size_t i = 0; i < n; i++) {
+            size_t len;
+            const uint8_t *k = etcd_lease_response_key_at(r, i, &len);
+            if (i)
+                buf_addc(out, ',');
+            buf_addc(out, '"');
+            go_base64(out, k, len);
+            buf_addc(out, '"');
+        }
+        buf_addc(out, ']');
+        break;
+    }
+    case ETCD_RESPONSE_LEASE_LEASES:
+        field(out, &f, "leases");
+        buf_addc(out, '[');
+        for (size_t i = 0; i < etcd_lease_response_lease_count(r); i++)
+            buf_printf(out, "%s{\"id\":%lld}", i ? "," : "", (long long)etcd_lease_response_lease_at(r, i));
+        buf_addc(out, ']');
+        break;
+    default:
+        break;
+    }
+    buf_adds(out, "}\n");
+}
+
+/* etcdctl prints its client's WatchResponse: Go's field names, nothing left out, events as
+ * etcd's Event messages (type left out for a put, which is 0). */
+void ctl_print_watch_json(ctl_buf *out, const ctl_watch_view *v)
+{
+    bool f = true;
+    buf_adds(out, "{\"Header\":{");
+    header_fields(out, &f, v->cluster_id, v->member_id, v->revision, v->raft_term);
+    buf_adds(out, "},\"Events\":[");
+    size_t n = v->resp ? etcd_watch_response_event_count(v->resp) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const etcd_event *ev = etcd_watch_response_event_at(v->resp, i);
+        bool ef = true;
+        if (i)
+            buf_addc(out, ',');
+        buf_addc(out, '{');
+        int_field(out, &ef, "type", etcd_event_get_type(ev) == ETCD_EVENT_DELETE ? 1 : 0);
+        field(out, &ef, "kv");
+        keyvalue(out, etcd_event_kv(ev));
+        if (etcd_event_prev_kv(ev)) {
+            field(out, &ef, "prev_kv");
+            keyvalue(out, etcd_event_prev_kv(ev));
+        }
+        buf_addc(out, '}');
+    }
+    buf_printf(out, "],\"CompactRevision\":%lld,\"Canceled\":%s,\"Created\":false}\n",
+               (long long)v->compact_revision, v->canceled ? "true" : "false");
 }

@@ -77,3 +77,78 @@ void ctl_print_health_simple(ctl_buf *out, const ctl_health *h, size_t n)
         }
     }
 }
+
+void ctl_lease_hex(ctl_buf *out, int64_t id)
+{
+    /* Go pads after the sign: -1 is "-000000000000001". */
+    if (id < 0)
+        buf_printf(out, "-%015llx", (unsigned long long)-(uint64_t)id);
+    else
+        buf_printf(out, "%016llx", (unsigned long long)id);
+}
+
+void ctl_print_lease_simple(ctl_buf *out, const etcd_response *r, int64_t id, bool keys)
+{
+    switch (etcd_response_get_kind(r)) {
+    case ETCD_RESPONSE_LEASE_GRANT:
+        buf_adds(out, "lease ");
+        ctl_lease_hex(out, etcd_lease_response_id(r));
+        buf_printf(out, " granted with TTL(%llds)\n", (long long)etcd_lease_response_ttl(r));
+        break;
+    case ETCD_RESPONSE_LEASE_REVOKE:
+        buf_adds(out, "lease ");
+        ctl_lease_hex(out, id);
+        buf_adds(out, " revoked\n");
+        break;
+    case ETCD_RESPONSE_LEASE_KEEP_ALIVE:
+        buf_adds(out, "lease ");
+        ctl_lease_hex(out, etcd_lease_response_id(r));
+        buf_printf(out, " keepalived with TTL(%lld)\n", (long long)etcd_lease_response_ttl(r));
+        break;
+    case ETCD_RESPONSE_LEASE_TIME_TO_LIVE:
+        buf_adds(out, "lease ");
+        ctl_lease_hex(out, etcd_lease_response_id(r));
+        if (etcd_lease_response_granted_ttl(r) == 0 && etcd_lease_response_ttl(r) == -1) {
+            buf_adds(out, " already expired\n");
+            break;
+        }
+        buf_printf(out, " granted with TTL(%llds), remaining(%llds)", (long long)etcd_lease_response_granted_ttl(r),
+                   (long long)etcd_lease_response_ttl(r));
+        if (keys) {
+            /* Go's %v of a list of strings: [a b c]. */
+            buf_adds(out, ", attached keys([");
+            for (size_t i = 0; i < etcd_lease_response_key_count(r); i++) {
+                size_t n;
+                const uint8_t *k = etcd_lease_response_key_at(r, i, &n);
+                if (i)
+                    buf_addc(out, ' ');
+                buf_add(out, k, n);
+            }
+            buf_adds(out, "])");
+        }
+        buf_addc(out, '\n');
+        break;
+    case ETCD_RESPONSE_LEASE_LEASES:
+        buf_printf(out, "found %zu leases\n", etcd_lease_response_lease_count(r));
+        for (size_t i = 0; i < etcd_lease_response_lease_count(r); i++) {
+            ctl_lease_hex(out, etcd_lease_response_lease_at(r, i));
+            buf_addc(out, '\n');
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+void ctl_print_watch_simple(ctl_buf *out, const ctl_watch_view *v, bool hex)
+{
+    if (!v->resp)
+        return;
+    for (size_t i = 0; i < etcd_watch_response_event_count(v->resp); i++) {
+        const etcd_event *ev = etcd_watch_response_event_at(v->resp, i);
+        buf_adds(out, etcd_event_get_type(ev) == ETCD_EVENT_DELETE ? "DELETE\n" : "PUT\n");
+        if (etcd_event_prev_kv(ev))
+            print_kv(out, etcd_event_prev_kv(ev), hex, false);
+        print_kv(out, etcd_event_kv(ev), hex, false);
+    }
+}

@@ -275,7 +275,7 @@ static bool is_re_space(char c)
  * single-quoted words are literal, other words run to the next space, and a quote that never
  * closes is skipped. Returns false when a double-quoted word is not a valid Go literal.
  */
-static bool argify(const char *s, size_t n, ctl_strlist *words)
+bool ctl_argify(const char *s, size_t n, ctl_strlist *words)
 {
     size_t i = 0;
     while (i < n) {
@@ -395,7 +395,7 @@ int txn_parse_request(const char *line, size_t len, ctl_request *req)
     ctl_strlist words = {0}, pos = {0};
     ctl_buf err = {0};
     int rc = 0;
-    if (!argify(line, len, &words)) {
+    if (!ctl_argify(line, len, &words)) {
         rc = ctl_fail(CTL_EXIT_INVALID_INPUT, "invalid syntax");
         goto out;
     }

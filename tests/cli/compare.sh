@@ -20,7 +20,14 @@
 #     store's revision just before the command ran (protobuf output is compared only where
 #     nothing is written, so its revisions agree as they are);
 #   - usage text: the GLOBAL OPTIONS section (etcdcctl has fewer global flags), and the
-#     --count-only line (an etcdcctl extension).
+#     --count-only and --progress-notify lines (etcdcctl extensions);
+#   - lease IDs etcd picks for "lease grant" (with --new-lease), and the revision in etcdctl's
+#     protobuf-text quote of a header ("revision:N");
+#   - ETCD_WATCH_REVISION=N, as a watch's command prints it, relative like other revisions.
+# Watches run until killed: with --bg the tool runs in the background, its stdin held open,
+# until its watches are established (etcd's watcher gauge on /metrics), then --during runs,
+# then it is stopped once --until holds (or after 5 s): interactive ones by closing stdin,
+# which ends them as it ends etcdctl, others with SIGTERM.
 # Arguments may contain @REV@, @REV+N@ or @REV-N@: the store revision before the command
 # (plus or minus N), so that both tools get the same relative revision.
 #
@@ -57,7 +64,7 @@ ref() { ETCDCTL_ENDPOINTS=$EP "$REF" "$@" 2>/dev/null; }
 
 cleanup() {
     ref del --prefix "$P" >/dev/null
-    [[ -n ${LEASE:-} ]] && ref lease revoke "$LEASE" >/dev/null
+    [[ -n ${LEASE:-} ]] && "$NEW" lease revoke "$LEASE" >/dev/null 2>&1
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -74,28 +81,105 @@ subst() {
         local m=${BASH_REMATCH[0]} d=${BASH_REMATCH[1]:-+0}
         s=${s/"$m"/$((base $d))}
     done
+    s=${s//@LEASE@/${TL:-}}
     printf '%s' "$s"
 }
+
+# A lease of this side's own for a check, in $TL (@LEASE@ in arguments).
+grant_tl() {
+    TL=$("$NEW" lease grant "${1:-600}" 2>/dev/null | sed -E 's/^lease ([0-9a-f]+) granted.*/\1/')
+}
+# Revokes every lease but the run's fixture (those checks made).
+revoke_new() {
+    local id
+    for id in $(ref lease list | tail -n +2); do
+        [[ $id == "$LEASE" ]] || "$NEW" lease revoke "$id" >/dev/null 2>&1
+    done
+}
+# For --bg: whether the tool's stdout has at least N lines.
+lines() { [[ $(wc -l <"$out") -ge $1 ]]; }
 
 norm_common='s/etcdcctl/etcdctl/g;
     s/took = \S+/took = <took>/g;
     s/"took":"[^"]*"/"took":"<took>"/g;
     s/^"Took" : \S+$/"Took" : <took>/;
-    s/^"(\w*Revision)" : (\d+)$/"\"$1\" : R" . ($2 - $ENV{BASE})/e;
+    s/^"(\w*Revision)" : ([1-9]\d*)$/"\"$1\" : R" . ($2 - $ENV{BASE})/e;
     s/"(revision|create_revision|mod_revision)":(\d+)/"\"$1\":R" . ($2 - $ENV{BASE})/ge;
     s/^compacted revision (-?\d+)$/"compacted revision R" . ($1 - $ENV{BASE})/e;
+    s/\brevision:(\d+)/"revision:R" . ($1 - $ENV{BASE})/ge;
+    s/ETCD_WATCH_REVISION=(\d+)/"ETCD_WATCH_REVISION=R" . ($1 - $ENV{BASE})/ge;
+    s/^progress notify: (\d+)$/"progress notify: R" . ($1 - $ENV{BASE})/e;
     s/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} (\w) \|/<time> $1 |/;'
 
 normalise_out() { # mode base < in > out
     case $1 in
-    usage) BASE=$2 perl -ne 'last if /^GLOBAL OPTIONS:/; next if /--count-only/; '"$norm_common"' print' ;;
+    usage) BASE=$2 perl -ne 'last if /^GLOBAL OPTIONS:/; next if /--count-only|--progress-notify/; '"$norm_common"' print' ;;
     none) cat >/dev/null ;;
+    lease) BASE=$2 perl -pe 's/\b[0-9a-f]{16}\b/<id>/g; s/"(ID|id)":\d+/"$1":<id>/g; s/^"ID" : \d+$/"ID" : <id>/;'"$norm_common" ;;
     *) BASE=$2 perl -pe "$norm_common" ;;
     esac
 }
 
 normalise_err() { # base < in > out
-    BASE=$1 perl -ne 'next if /^\{"level":/; next if /--count-only/; '"$norm_common"' print'
+    BASE=$1 perl -ne 'next if /^\{"level":/; next if /--count-only|--progress-notify/; '"$norm_common"' print'
+}
+
+# The number of watchers etcd has (its etcd_debugging_mvcc_watcher_total gauge).
+watchers() {
+    local hp=${EP%%,*}
+    hp=${hp#http://}
+    local host=${hp%:*} port=${hp##*:} n
+    exec 9<>"/dev/tcp/$host/$port" || return 1
+    printf 'GET /metrics HTTP/1.0\r\nHost: %s\r\n\r\n' "$hp" >&9
+    n=$(awk '/^etcd_debugging_mvcc_watcher_total /{print $2}' <&9)
+    exec 9<&-
+    printf '%s' "${n%%.*}"
+}
+
+# Polls until etcd has at least (--ge) or exactly (--eq) N watchers; up to 5 s.
+wait_watchers() {
+    local how=$1 want=$2 i n
+    for ((i = 0; i < 100; i++)); do
+        n=$(watchers)
+        if [[ $how == --ge && ${n:-0} -ge $want ]] || [[ $how == --eq && ${n:-0} -eq $want ]]; then return 0; fi
+        sleep 0.05
+    done
+    return 1
+}
+
+# Runs one long-running tool (see --bg): bin args... with $work/in as the first stdin.
+run_bg() {
+    local side=$1
+    shift
+    rm -f "$work/fifo"
+    mkfifo "$work/fifo"
+    wait_watchers --eq 0 # the other tool's watches are gone
+    (
+        [[ $no_env == 1 ]] && unset ETCDCTL_ENDPOINTS
+        exec env ${envs[@]+"${envs[@]}"} "$@"
+    ) <"$work/fifo" >"$work/$side.out" 2>"$work/$side.err" &
+    local pid=$! i
+    exec 8>"$work/fifo"
+    cat "$work/in" >&8
+    wait_watchers --ge "$bg_watchers"
+    if [[ -n $bg_during ]]; then eval "$bg_during" >/dev/null 2>&1; fi
+    local out=$work/$side.out
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        if eval "$bg_until"; then break; fi
+        sleep 0.05
+    done
+    exec 8>&-
+    if [[ $bg_eof == 1 ]]; then
+        for ((i = 0; i < 100; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+    fi
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid"
+    echo $? >"$work/$side.rc"
+    rm -f "$work/fifo"
 }
 
 # check NAME [options] -- ARGS...
@@ -106,13 +190,24 @@ normalise_err() { # base < in > out
 #   --no-env       run without ETCDCTL_ENDPOINTS in the environment
 #   --usage        stdout is usage text: compare it without the GLOBAL OPTIONS section
 #   --no-stdout    do not compare stdout
+#   --new-lease    stdout shows a lease etcd granted: its ID is not compared
+#   --bg UNTIL     a watch: run as described at the top, until the shell condition UNTIL holds
+#                  ($out is the tool's stdout so far)
+#   --watchers N   with --bg: the number of watches to wait for (default 1)
+#   --during CODE  with --bg: shell code run once the watches are established (use `ref`)
+#   --eof          with --bg: the tool ends when its stdin ends (interactive watch)
 check() {
     local name=$1
     shift
-    local setup="" post="" input="" mode=out no_env=0
+    local setup="" post="" input="" mode=out no_env=0 bg_until="" bg_during="" bg_watchers=1 bg_eof=0
     local -a envs=()
     while [[ $1 != -- ]]; do
         case $1 in
+        --new-lease) mode=lease; shift ;;
+        --bg) bg_until=$2; shift 2 ;;
+        --watchers) bg_watchers=$2; shift 2 ;;
+        --during) bg_during=$2; shift 2 ;;
+        --eof) bg_eof=1; shift ;;
         --setup) setup=$2; shift 2 ;;
         --post) post=$2; shift 2 ;;
         --input) input=$2; shift 2 ;;
@@ -138,11 +233,15 @@ check() {
         local -a args=()
         local a
         for a in "$@"; do args+=("$(subst "$a" "$base")"); done
-        (
-            [[ $no_env == 1 ]] && unset ETCDCTL_ENDPOINTS
-            exec env ${envs[@]+"${envs[@]}"} "$bin" "${args[@]}"
-        ) <"$work/in" >"$work/$side.out" 2>"$work/$side.err"
-        echo $? >"$work/$side.rc"
+        if [[ -n $bg_until ]]; then
+            run_bg "$side" "$bin" "${args[@]}"
+        else
+            (
+                [[ $no_env == 1 ]] && unset ETCDCTL_ENDPOINTS
+                exec env ${envs[@]+"${envs[@]}"} "$bin" "${args[@]}"
+            ) <"$work/in" >"$work/$side.out" 2>"$work/$side.err"
+            echo $? >"$work/$side.rc"
+        fi
         if [[ -n $post ]]; then eval "$post" >>"$work/$side.out" 2>&1; fi
         normalise_out "$mode" "$base" <"$work/$side.out" >"$work/$side.nout"
         normalise_err "$base" <"$work/$side.err" >"$work/$side.nerr"
@@ -199,7 +298,7 @@ expect() {
 # ---------------------------------------------------------------------------------------------
 # Fixtures
 
-LEASE=$(ref lease grant 600 | sed -E 's/^lease ([0-9a-f]+) granted.*/\1/')
+LEASE=$("$NEW" lease grant 600 2>/dev/null | sed -E 's/^lease ([0-9a-f]+) granted.*/\1/')
 [[ $LEASE =~ ^[0-9a-f]+$ ]] || { echo "cannot grant a lease against $EP" >&2; exit 2; }
 
 G=$P/g # keys read by the get checks
@@ -592,6 +691,153 @@ check "endpoint alone" --no-stdout -- endpoint
 check "endpoint health help" --usage -- endpoint health --help
 
 # ---------------------------------------------------------------------------------------------
+# watch (history replayed from a known revision prints the same every time)
+
+W=$P/w
+reset_w() { # five events: put a, put a, delete a, put b (binary), put c
+    ref del --prefix "$W/"
+    ref put "$W/a" 1
+    ref put "$W/a" 2
+    ref del "$W/a"
+    printf 'x\001y' | ref put "$W/b"
+    ref put "$W/c" "sp ace"
+}
+check "watch prefix history" --setup reset_w --bg "lines 15" -- watch --rev @REV-4@ --prefix "$W/"
+check "watch prefix history prev-kv" --setup reset_w --bg "lines 19" -- watch --rev=@REV-4@ --prefix "$W/" --prev-kv
+check "watch json" --setup reset_w --bg "lines 1" -- -w json watch --rev @REV-4@ --prefix "$W/" --prev-kv
+check "watch fields" --setup reset_w --bg "grep -q 'sp ace' \"\$out\"" -- -w fields watch --rev @REV-4@ --prefix "$W/" --prev-kv
+# Protobuf output is compared as it is: both tools replay the same history, written once.
+reset_w >/dev/null 2>&1
+wrev=$(cur_rev)
+check "watch protobuf" --bg '[[ -s $out ]]' -- -w protobuf watch --rev $((wrev - 4)) --prefix "$W/" --prev-kv
+check "watch hex" --setup reset_w --bg "lines 15" -- --hex watch --rev @REV-4@ --prefix "$W/"
+check "watch range" --setup reset_w --bg "lines 12" -- watch --rev @REV-4@ "$W/a" "$W/c"
+check "watch key" --setup reset_w --bg "lines 9" -- watch --rev @REV-4@ "$W/a"
+check "watch three keys (the third is ignored)" --setup reset_w --bg "lines 12" -- watch --rev @REV-4@ "$W/a" "$W/c" x
+check "watch everything" --setup reset_w --bg "lines 3" -- watch --rev @REV@ --prefix ""
+check "watch live" --setup "ref del --prefix $W/" --during "ref put $W/live 1; ref put $W/live 2" --bg "lines 6" \
+    -- watch "$W/live"
+check "watch live json" --setup "ref del --prefix $W/" --during "ref put $W/live 1" --bg "lines 1" \
+    -- -w json watch "$W/live" --prev-kv
+check "watch live delete" --setup "reset_w" --during "ref del $W/c" --bg "lines 5" -- watch "$W/c" --prev-kv
+check "watch table" --setup reset_w --bg false -- -w table watch --rev @REV-4@ --prefix "$W/"
+watch_env='echo "ETCD_WATCH_REVISION=$ETCD_WATCH_REVISION $ETCD_WATCH_EVENT_TYPE $ETCD_WATCH_KEY $ETCD_WATCH_VALUE"'
+check "watch exec" --setup reset_w --bg "lines 20" -- watch --rev @REV-4@ --prefix "$W/" -- sh -c "$watch_env"
+check "watch exec with arguments" --setup reset_w --bg "lines 12" -- watch --rev @REV-4@ "$W/a" -- echo "a b" c
+check "watch exec, range end before --" --setup reset_w --bg "lines 16" -- watch --rev @REV-4@ "$W/a" "$W/c" -- echo x
+check "watch exec key after flags" --setup reset_w --bg "lines 12" -- watch "$W/a" --rev @REV-4@ -- echo "$W/a"
+check "watch exec failing" --setup reset_w --bg false -- watch --rev @REV-4@ --prefix "$W/" -- false
+check "watch exec not found" --setup reset_w --bg false -- watch --rev @REV-4@ "$W/c" -- "no-such-command-$$" x
+check "watch exec path not found" --setup reset_w --bg false -- watch --rev @REV-4@ "$W/c" -- ./no/such
+check "watch exec not executable" --setup reset_w --bg false -- watch --rev @REV-4@ "$W/c" -- /etc/hostname
+check "watch exec killed" --setup reset_w --bg false -- watch --rev @REV-4@ "$W/c" -- sh -c 'kill -9 $$'
+check "watch no arguments" -- watch
+check "watch only flags" -- watch --rev 5
+check "watch separator without command" -- watch "$W/a" --
+check "watch range and prefix" -- watch "$W/a" "$W/c" --prefix
+check "watch bad rev" --usage -- watch --rev=x "$W/a"
+check "watch unknown flag" --usage -- watch --bogus "$W/a"
+check "watch help" --usage -- watch --help
+check "watch key from the environment" --setup reset_w --env "ETCDCTL_WATCH_KEY=$W/a" --bg "lines 9" -- watch --rev @REV-4@
+check "watch range from the environment" --setup reset_w --env "ETCDCTL_WATCH_KEY=$W/a" \
+    --env "ETCDCTL_WATCH_RANGE_END=$W/c" --bg "lines 12" -- watch --rev @REV-4@
+check "watch key from the environment, exec" --setup reset_w --env "ETCDCTL_WATCH_KEY=$W/c" --bg "lines 4" \
+    -- watch --rev @REV-4@ -- echo x
+check "watch key from the environment and the command line" --env "ETCDCTL_WATCH_KEY=$W/a" -- watch "$W/a"
+check "watch key from the environment and the command line, exec" --env "ETCDCTL_WATCH_KEY=$W/a" \
+    -- watch "$W/b" -- echo x
+check "watch range end from the environment alone" --env "ETCDCTL_WATCH_RANGE_END=$W/c" -- watch "$W/a"
+check "watch empty key variable" --setup reset_w --env "ETCDCTL_WATCH_KEY=" --bg "lines 3" -- watch --rev @REV@ "$W/c"
+check "watch by abbreviation, exec" --setup reset_w --bg "lines 4" -- wat --rev @REV@ "$W/c" -- echo x
+check "watch interactive" --setup reset_w --input "watch --rev @REV-4@ --prefix $W/"$'\n' --eof --bg "lines 15" \
+    -- watch -i
+check "watch interactive json" --setup reset_w --input "watch --rev @REV-4@ --prefix $W/ --prev-kv"$'\n' --eof \
+    --bg "lines 1" -- -w json watch --interactive
+check "watch interactive bad lines" --setup reset_w \
+    --input $'\nfoo bar\nwatch\nwatch a b --prefix\n'"watch --rev @REV-4@ \"$W/a\""$'\n' --eof --bg "lines 9" -- watch -i
+check "watch interactive exec" --setup reset_w --input "watch --rev @REV-4@ $W/a -- echo \"a b\""$'\n' --eof \
+    --bg "lines 12" -- watch -i
+check "watch interactive separator without command" --input $'watch k --\n' --eof --bg false -- watch -i
+check "watch interactive unknown flag" --input $'watch --bogus k\n' --eof --bg false -- watch -i
+check "watch interactive bad quoting" --input $'watch "k\\q"\n' --eof --bg false -- watch -i
+check "watch interactive last line without newline" --input 'watch k' --eof --bg false -- watch -i
+check "watch interactive progress" --setup "ref del --prefix $W/" --input "watch $W/p"$'\n' \
+    --during 'echo progress >&8' --eof --bg "lines 1" -- watch -i
+check "watch interactive key from the environment" --setup reset_w --env "ETCDCTL_WATCH_KEY=$W/c" \
+    --input $'watch --rev @REV@\n' --eof --bg "lines 3" -- watch -i
+check "watch unreachable" --no-env --watchers 0 --bg '((i >= 20))' -- --endpoints=127.0.0.1:1 watch k
+
+# ---------------------------------------------------------------------------------------------
+# lease
+
+check "lease list" -- lease list
+check "lease list json" -- -w json lease list
+check "lease list fields" -- -w fields lease list
+check "lease list protobuf" -- -w protobuf lease list
+check "lease list argument" -- lease list x
+check "lease grant" --new-lease --post revoke_new -- lease grant 60
+check "lease grant json" --new-lease --post revoke_new -- -w json lease grant 60
+check "lease grant fields" --new-lease --post revoke_new -- -w fields lease grant 60
+check "lease grant protobuf" --new-lease --post revoke_new -- -w protobuf lease grant 60
+check "lease grant table" --new-lease --post revoke_new -- -w table lease grant 60
+check "lease grant zero (etcd's minimum)" --new-lease --post revoke_new -- lease grant 0
+check "lease grant negative" --new-lease --post revoke_new -- lease grant -- -5
+check "lease grant too large" -- lease grant 99999999999
+check "lease grant no arguments" -- lease grant
+check "lease grant two arguments" -- lease grant 1 2
+check "lease grant bad ttl" -- lease grant 1x
+check "lease grant hex ttl" -- lease grant 0x10
+check "lease grant by abbreviation" --new-lease --post revoke_new -- lease gr 60
+check "lease grant help" --usage -- lease grant --help
+check "lease revoke" --setup grant_tl --new-lease --post 'ref lease timetolive $TL' -- lease revoke @LEASE@
+check "lease revoke json" --setup grant_tl --new-lease -- -w json lease revoke @LEASE@
+check "lease revoke fields" --setup grant_tl --new-lease -- -w fields lease revoke @LEASE@
+check "lease revoke protobuf" --setup grant_tl --new-lease -- -w protobuf lease revoke @LEASE@
+check "lease revoke deletes its keys" --setup "grant_tl; ref put $P/lk v --lease=\$TL" --new-lease \
+    --post "ref get $P/lk" -- lease revoke @LEASE@
+check "lease revoke unknown" -- lease revoke 1234
+check "lease revoke no arguments" -- lease revoke
+check "lease revoke bad id" -- lease revoke zz
+check "lease revoke id with 0x" -- lease revoke 0x12
+check "lease revoke huge id" -- lease revoke ffffffffffffffffff
+check "lease timetolive" -- lease timetolive "$LEASE"
+# One key: etcd lists a lease's keys in no particular order.
+check "lease timetolive keys" --setup "grant_tl; ref put $P/lk1 v --lease=\$TL" \
+    --new-lease --post revoke_new -- lease timetolive @LEASE@ --keys
+check "lease timetolive keys json" --setup "grant_tl; ref put $P/lk1 v --lease=\$TL" --new-lease --post revoke_new \
+    -- -w json lease timetolive --keys @LEASE@
+check "lease timetolive keys fields" --setup "grant_tl; ref put $P/lk1 v --lease=\$TL" --new-lease --post revoke_new \
+    -- -w fields lease timetolive --keys @LEASE@
+check "lease timetolive no keys" --setup grant_tl --new-lease --post revoke_new -- lease timetolive @LEASE@ --keys
+check "lease timetolive json" -- -w json lease timetolive "$LEASE"
+check "lease timetolive protobuf" -- -w protobuf lease timetolive "$LEASE"
+check "lease timetolive unknown" -- lease timetolive 1234
+check "lease timetolive unknown json" -- -w json lease timetolive 1234 --keys
+check "lease timetolive unknown fields" -- -w fields lease timetolive 1234
+check "lease timetolive table" -- -w table lease timetolive 1234
+check "lease timetolive no arguments" -- lease timetolive
+check "lease timetolive two arguments" -- lease timetolive 1 2
+check "lease timetolive bad id" -- lease timetolive -- -x
+check "lease keep-alive once" -- lease keep-alive --once "$LEASE"
+check "lease keep-alive once json" -- -w json lease keep-alive --once "$LEASE"
+check "lease keep-alive once fields" -- -w fields lease keep-alive --once "$LEASE"
+check "lease keep-alive once protobuf" -- -w protobuf lease keep-alive --once "$LEASE"
+check "lease keep-alive once table" -- -w table lease keep-alive --once "$LEASE"
+check "lease keep-alive once unknown" -- lease keep-alive --once 1234
+check "lease keep-alive" --watchers 0 --bg "lines 1" -- lease keep-alive "$LEASE"
+check "lease keep-alive json" --watchers 0 --bg "lines 1" -- -w json lease keep-alive "$LEASE"
+check "lease keep-alive table" --watchers 0 --bg false -- -w table lease keep-alive "$LEASE"
+check "lease keep-alive unknown" -- lease keep-alive 1234
+check "lease keep-alive unknown json" -- -w json lease keep-alive 1234
+check "lease keep-alive no arguments" -- lease keep-alive
+check "lease keep-alive bad id" -- lease keep-alive 12g
+check "lease keep-alive help" --usage -- lease keep-alive -h
+check "lease alone" --usage -- lease
+check "lease unreachable grant" --no-env -- --endpoints=127.0.0.1:1 --command-timeout=1s lease grant 10
+check "lease unreachable revoke" --no-env -- --endpoints=127.0.0.1:1 --command-timeout=1s lease revoke 10
+check "lease unreachable list" --no-env --watchers 0 --bg '((i >= 20))' -- --endpoints=127.0.0.1:1 lease list
+
+# ---------------------------------------------------------------------------------------------
 # compaction (last: it makes old revisions unreadable)
 
 compact_setup="ref put $P/c 1; ref put $P/c 2"
@@ -614,6 +860,13 @@ check "compaction number with suffix" -- compaction 1x
 check "compaction out of range" -- compaction 99999999999999999999
 check "compaction help" --usage -- compaction --help
 check "get compacted rev" -- get "$G/a" --rev=1
+check "watch compacted rev" -- watch --rev 1 "$G/a"
+check "watch compacted rev json" -- -w json watch --rev 1 "$G/a"
+check "watch compacted rev fields" -- -w fields watch --rev 1 "$G/a"
+check "watch compacted rev protobuf" -- -w protobuf watch --rev 1 "$G/a"
+check "watch negative rev, compacted" -- watch --rev=-1 "$G/a"
+check "watch compacted rev interactive" --input $'watch --rev 1 k\n' --eof --bg "grep -q canceled \"\$work/\$side.err\"" \
+    -- watch -i
 
 # ---------------------------------------------------------------------------------------------
 # etcdcctl only: what etcdctl 3.4 lacks (--count-only) or crashes on (lease compares)
@@ -645,8 +898,12 @@ expect "endpoint unknown subcommand" "" 1 --err 'unknown command "bogus" for "et
 expect "endpoint ambiguous subcommand" "" 1 --err $'Did you mean this?\n\thealth\n\thashkv' -- endpoint h
 expect "endpoint status" "" 1 --err "\"endpoint status\" command is not implemented" -- endpoint status
 expect "endpoint hashkv" "" 1 --err "\"endpoint hashkv\" command is not implemented" -- endpoint hashkv
-expect "etcdctl command not implemented" "" 1 --err "\"watch\" command is not implemented" -- watch k
-expect "abbreviation of an etcdctl command not implemented" "" 1 --err "\"watch\" command is not implemented" -- wat k
+expect "etcdctl command not implemented" "" 1 --err "\"member\" command is not implemented" -- member list
+expect "abbreviation of an etcdctl command not implemented" "" 1 --err "\"member\" command is not implemented" -- mem list
+expect "lease unknown subcommand" "" 1 --err 'unknown command "bogus" for "etcdcctl lease"' -- lease bogus
+# etcdctl 3.4 has no --progress-notify (3.5 has): the watch runs as without it.
+expect "watch progress-notify" "" 5 --err "watch was canceled (etcdserver: mvcc: required revision has been compacted)" \
+    -- watch --progress-notify --rev 1 "$G/a"
 
 # Authentication, TLS and DNS discovery are not implemented: setting them must stop the command
 # before anything is sent (etcdctl would authenticate, encrypt, or look the endpoints up).
