@@ -266,7 +266,8 @@ static int run_keep_alive(ctl_globals *g, const ctl_strlist *args)
     } else {
         rc = keep_alive(g, &s, id);
     }
-    ctl_leave(rc);
+    ctl_close(&s);
+    return rc;
 }
 
 ctl_command ctl_cmd_lease_grant = {

@@ -493,9 +493,10 @@ static int run_watch(ctl_globals *g, const ctl_strlist *args)
                 ctl_fail(rc, "watch is canceled by the server");
         }
         buf_free(&text);
-        watch_args_free(&a);
-        ctl_leave(rc);
+        if (w.stream)
+            etcd_watch_stream_close(w.stream);
     }
+    ctl_close(&s);
     watch_args_free(&a);
     return rc;
 }

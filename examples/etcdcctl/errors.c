@@ -70,17 +70,6 @@ void ctl_error_text(etcd_code rc, const etcd_error *err, ctl_buf *out)
         buf_adds(out, "context canceled");
         return;
     }
-    /* The library refuses a request over the send limit before gRPC sees it; grpc-go, which
-     * etcdctl uses, words that refusal as a status error. Its sizes are in the message. */
-    const char *what = err && cause == ETCD_E_MESSAGE_TOO_LARGE ? strstr(etcd_error_message(err), "request of ")
-                                                                 : NULL;
-    unsigned long long size, limit;
-    if (what &&
-        sscanf(what, "request of %llu bytes is larger than the client's limit of %llu bytes", &size, &limit) == 2) {
-        buf_printf(out, "rpc error: code = ResourceExhausted desc = trying to send message larger than max "
-                        "(%llu vs. %llu)", size, limit);
-        return;
-    }
     int status = err ? etcd_error_grpc_status(err) : -1;
     const char *msg = err ? etcd_error_server_message(err) : NULL;
     /* Refused before sending by the client's limit: grpc-go words it as a status error too. */
