@@ -70,7 +70,9 @@ set style histogram errorbars gap 2 lw 1
 set style fill solid 0.8 border -1
 set boxwidth 0.9
 set datafile missing '-'
-set key top right autotitle columnheader
+set key outside top center horizontal autotitle columnheader
+set rmargin 8
+set bmargin 6
 set grid ytics
 set yrange [0:*]
 set xtics rotate by -30
