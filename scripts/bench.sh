@@ -36,7 +36,7 @@ STREAM_WORKLOADS=${STREAM_WORKLOADS:-$STREAM_DEFAULT}
     die "the shared peer runner is not at $PEERS_DIR (run-matrix.sh, run-one.sh, summarize.py).
   It lives beside the repository as ../shared/peers; set PEERS_DIR=/path/to/shared/peers.
   Without it this script cannot run the comparison (etcdc-bench peer and etcdc-bare-peer can still
-  be run by hand against any etcd: see doc/performance.md)."
+  be run by hand against any etcd: see examples/bench/bare/README.md)."
 PEERS_DIR=$(cd "$PEERS_DIR" && pwd)
 for tool in etcd etcdctl taskset python3 meson ninja; do
     command -v "$tool" >/dev/null || die "$tool is not installed (Debian: etcd-server, etcd-client, util-linux, python3, meson, ninja-build)"
