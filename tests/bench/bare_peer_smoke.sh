@@ -1,0 +1,36 @@
+#!/bin/bash
+# bare_peer_smoke.sh PEER: runs the bare gRPC-core peer once per workload against the etcd that
+# run-with-etcd started (ETCDC_ENDPOINTS) and checks each prints its RESULT line without errors.
+# Small totals: this proves the peer works, it measures nothing.
+set -u
+PEER=$1
+EP=${ETCDC_ENDPOINTS%%,*}
+EP=${EP#http://}
+fail=0
+check() {  # check OP INFLIGHT TOTAL
+    local op=$1 inf=$2 total=$3 out
+    out=$("$PEER" --endpoint "$EP" --op "$op" --total "$total" --inflight "$inf" --val-size 256 --warmup 20 \
+          --label smoke 2>&1)
+    local rc=$? line
+    line=$(grep '^RESULT ' <<<"$out")
+    local want="RESULT peer=bare label=smoke op=$op total=$total inflight=$inf val=256 errors=0 "
+    if [ $rc -ne 0 ] || [ "$(wc -l <<<"$line")" -ne 1 ] || [[ "$line" != "$want"* ]]; then
+        echo "FAIL $op x$inf: exit $rc, want a line starting \"$want\", got:"; echo "$out"; fail=1; return
+    fi
+    for field in wall_s ops_s avg_us p50_us p99_us cpu_user_s cpu_sys_s cpu_s_per_10k; do
+        grep -Eq " $field=[0-9]+(\.[0-9]+)?( |$)" <<<"$line" || { echo "FAIL $op x$inf: no number for $field: $line"; fail=1; }
+    done
+    if [ "$op" = watch ]; then
+        grep -Eq " count=$total maxrss_kb=[1-9][0-9]*$" <<<"$line" || { echo "FAIL watch: want count=$total and maxrss_kb: $line"; fail=1; }
+    fi
+    echo "ok $op x$inf: $line"
+}
+check put 1 50
+check put 16 200
+check get 1 50
+check get 16 200
+check sget 16 200
+check watch 1 300
+# A flag it does not know is refused, not ignored.
+if "$PEER" --endpoint "$EP" --no-such-flag 1 >/dev/null 2>&1; then echo "FAIL: an unknown flag was accepted"; fail=1; fi
+exit $fail
