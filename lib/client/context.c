@@ -8,20 +8,24 @@
 
 etcd_code etcd_context_begin(etcd_context *ctx, etcd_error **err)
 {
-    pthread_mutex_lock(&ctx->mu);
-    bool closing = ctx->closing;
-    if (!closing)
-        ctx->inflight++;
-    pthread_mutex_unlock(&ctx->mu);
-    return closing ? etcd_error_set(err, ETCD_E_CLOSED, "the client is closing") : ETCD_OK;
+    /* Count first, then look: closing sets the flag first, then waits for the count, so either
+     * closing sees this call or this call sees closing. */
+    atomic_fetch_add_explicit(&ctx->inflight, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&ctx->closing, memory_order_seq_cst)) {
+        etcd_context_end(ctx);
+        return etcd_error_set(err, ETCD_E_CLOSED, "the client is closing");
+    }
+    return ETCD_OK;
 }
 
 void etcd_context_end(etcd_context *ctx)
 {
-    pthread_mutex_lock(&ctx->mu);
-    if (--ctx->inflight == 0)
+    if (atomic_fetch_sub_explicit(&ctx->inflight, 1, memory_order_seq_cst) == 1 &&
+        atomic_load_explicit(&ctx->closing, memory_order_seq_cst)) {
+        pthread_mutex_lock(&ctx->mu);
         pthread_cond_broadcast(&ctx->idle);
-    pthread_mutex_unlock(&ctx->mu);
+        pthread_mutex_unlock(&ctx->mu);
+    }
 }
 
 int64_t etcd_context_deadline(const etcd_context *ctx, int64_t own_timeout_ms)

@@ -8,6 +8,7 @@
 #define ETCDC_CONTEXT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <protobuf-c/protobuf-c.h>
 #include <etcdc/client.h>
@@ -40,11 +41,12 @@ typedef struct etcd_context {
     bool require_leader;
     etcd_dispatch dispatch;
 
-    /* in-flight gate, so closing can wait for every call */
+    /* in-flight gate, so closing can wait for every call: counted without the lock (every call
+     * passes here twice); closing takes the lock to wait */
     pthread_mutex_t mu;
     pthread_cond_t idle;
-    int inflight;
-    bool closing;
+    atomic_int inflight;
+    atomic_bool closing;
 
     /* ETCD_DISPATCH_CALLER: results waiting for etcd_client_dispatch() */
     int event_fd;

@@ -30,6 +30,7 @@ typedef struct attempt {
     etcd_timer timer;           /* first: a fired timer is the attempt */
     etcd_ready_waiter waiter;
     wait_state state;
+    bool hooked;                /* a cancel hook may be set: clear it before the attempt ends */
     etcd_rpc rpc;               /* this attempt's rpc, handed to the inner service */
     etcd_rpc *outer;
     ProtobufCClosure closure;
@@ -51,7 +52,8 @@ static void finish(attempt *a, ProtobufCMessage *msg)
 {
     etcd_rpc *outer = a->outer;
     ProtobufCClosure closure = a->closure;
-    etcd_cancel_clear_hook(a->rpc.cancel);
+    if (a->hooked)
+        etcd_cancel_clear_hook(a->rpc.cancel);
     if (a->rpc.code != ETCD_OK) {
         /* The write-safety rule (lib/retry/policy.c) decides, once, from what the call met. */
         a->rpc.maybe_sent = a->maybe_sent;
@@ -104,6 +106,7 @@ static bool wait_until(attempt *a, wait_state st, int64_t when_ms)
     /* The hook goes in before the timer is armed; a cancel that comes in between finds no timer
      * to hurry, so it is looked for again below (on the loop thread the timer cannot fire under
      * us; off it, the wait is a hand-off due at once anyway). */
+    a->hooked = cancel != NULL;
     if (cancel && !etcd_cancel_set_hook(cancel, expedite, a))
         when_ms = 0;
     a->state = st;

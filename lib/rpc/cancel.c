@@ -4,7 +4,7 @@
 void etcd_cancel_init(etcd_cancel *c)
 {
     pthread_mutex_init(&c->mu, NULL);
-    c->fired = false;
+    atomic_init(&c->fired, false);
     c->call = NULL;
     c->hook = NULL;
     c->hook_arg = NULL;
@@ -18,7 +18,7 @@ void etcd_cancel_destroy(etcd_cancel *c)
 void etcd_cancel_fire(etcd_cancel *c)
 {
     pthread_mutex_lock(&c->mu);
-    c->fired = true;
+    atomic_store(&c->fired, true);
     if (c->call)
         grpc_call_cancel(c->call, NULL);
     if (c->hook)
@@ -28,12 +28,7 @@ void etcd_cancel_fire(etcd_cancel *c)
 
 bool etcd_cancel_fired(etcd_cancel *c)
 {
-    if (!c)
-        return false;
-    pthread_mutex_lock(&c->mu);
-    bool f = c->fired;
-    pthread_mutex_unlock(&c->mu);
-    return f;
+    return c && atomic_load_explicit(&c->fired, memory_order_acquire);
 }
 
 bool etcd_cancel_attach(etcd_cancel *c, grpc_call *call)
@@ -41,7 +36,7 @@ bool etcd_cancel_attach(etcd_cancel *c, grpc_call *call)
     if (!c)
         return true;
     pthread_mutex_lock(&c->mu);
-    bool ok = !c->fired;
+    bool ok = !atomic_load_explicit(&c->fired, memory_order_relaxed);
     if (ok)
         c->call = call;
     pthread_mutex_unlock(&c->mu);
@@ -62,7 +57,7 @@ bool etcd_cancel_set_hook(etcd_cancel *c, void (*hook)(void *arg), void *arg)
     if (!c)
         return false;
     pthread_mutex_lock(&c->mu);
-    bool ok = !c->fired;
+    bool ok = !atomic_load_explicit(&c->fired, memory_order_relaxed);
     if (ok) {
         c->hook = hook;
         c->hook_arg = arg;

@@ -6,12 +6,13 @@
 #define ETCDC_CANCEL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <grpc/grpc.h>
 
 typedef struct etcd_cancel {
     pthread_mutex_t mu;
-    bool fired;
+    atomic_bool fired;          /* read without the lock on every attempt */
     grpc_call *call;            /* the attempt in flight, or NULL */
     void (*hook)(void *arg);    /* run (under the lock) when fired: e.g. end a backoff wait now */
     void *hook_arg;
