@@ -249,6 +249,98 @@ static void test_keep_alive_once(void **state)
     ASSERT_FAILS(ETCD_E_LEASE_NOT_FOUND, etcd_lease_keep_alive_once(alease, 0x7ead0002, &r, &err), err);
 }
 
+/* A sync renew-once must not need the client's callbacks to run: in caller dispatch nobody
+ * dispatches while the caller waits, and in thread dispatch the waiter may be a callback. */
+typedef struct once_job {
+    etcd_lease *l;
+    int64_t id;
+    etcd_code rc;
+    int64_t ttl;
+    atomic_bool done;
+} once_job;
+
+static void *once_thread(void *arg)
+{
+    once_job *j = arg;
+    etcd_response *r = NULL;
+    j->rc = etcd_lease_keep_alive_once(j->l, j->id, &r, NULL);
+    j->ttl = etcd_lease_response_ttl(r);
+    etcd_response_free(r);
+    atomic_store(&j->done, true);
+    return NULL;
+}
+
+static bool wait_flag(atomic_bool *flag, int64_t timeout_ms)
+{
+    for (int64_t end = sc_now_ms() + timeout_ms; !atomic_load(flag);) {
+        if (sc_now_ms() > end)
+            return false;
+        sc_sleep_ms(5); /* polling a condition */
+    }
+    return true;
+}
+
+static void test_keep_alive_once_caller_dispatch(void **state)
+{
+    (void)state;
+    int64_t id = grant(10);
+    etcd_client *c = keeper_client(ETCD_DISPATCH_CALLER, false);
+    once_job j = {.l = etcd_client_lease(c), .id = id, .rc = ETCD_E_INTERNAL};
+    pthread_t th;
+    pthread_create(&th, NULL, once_thread, &j);
+    /* Nobody calls etcd_client_dispatch() meanwhile, as in a program that makes only sync calls. */
+    if (!wait_flag(&j.done, 10000))
+        fail_msg("a sync keep-alive-once in caller dispatch did not return within 10 s"); /* c stays: in use */
+    pthread_join(th, NULL);
+    ASSERT_OK(j.rc, NULL);
+    assert_int_equal(j.ttl, 10);
+    etcd_client_free(c);
+    revoke_one(id);
+}
+
+typedef struct in_cb {
+    etcd_lease *l;
+    int64_t id;
+    atomic_int runs;
+    etcd_code rc;
+    atomic_bool done;
+} in_cb;
+
+static void renew_once_inside(etcd_call *call, etcd_code code, etcd_response *resp, etcd_error *err, void *ud)
+{
+    (void)call;
+    (void)code;
+    in_cb *x = ud;
+    if (resp && atomic_fetch_add(&x->runs, 1) == 0) {
+        etcd_response *r = NULL;
+        x->rc = etcd_lease_keep_alive_once(x->l, x->id, &r, NULL);
+        etcd_response_free(r);
+        atomic_store(&x->done, true);
+    }
+    etcd_response_free(resp);
+    etcd_error_free(err);
+}
+
+static void test_keep_alive_once_from_a_callback(void **state)
+{
+    (void)state;
+    int64_t id = grant(10);
+    etcd_client *c = keeper_client(ETCD_DISPATCH_THREAD, false);
+    in_cb x = {.l = etcd_client_lease(c), .id = id, .rc = ETCD_E_INTERNAL};
+    etcd_call *call = NULL;
+    etcd_error *err = NULL;
+    ASSERT_OK(etcd_lease_keep_alive(x.l, id, 1, renew_once_inside, &x, &call, &err), err);
+    /* The sync call answers (or is refused), but does not wait for the thread it runs on. */
+    if (!wait_flag(&x.done, 10000))
+        fail_msg("a sync keep-alive-once from a keepalive callback did not return within 10 s");
+    assert_true(x.rc == ETCD_OK || x.rc == ETCD_E_INVALID_ARGUMENT);
+    print_message("LEASE keep-alive-once from a callback: %s\n", etcd_code_name(x.rc));
+    etcd_call_cancel(call);
+    etcd_call_release(call);
+    etcd_client_free(c);
+    revoke_one(id);
+}
+
 /* ---- async forms ---- */
 
 typedef struct one {
@@ -619,6 +711,23 @@ static void test_revoke_while_kept(void **state)
     lease_log_free(g);
 }
 
+/* Closing a client whose keepalive stream is open but keeps no lease (after a renew-once, or
+ * once every keepalive was cancelled): the stream's end must not outlive the client. */
+static void test_close_with_idle_keepalive_stream(void **state)
+{
+    (void)state;
+    int64_t id = grant(30);
+    for (int i = 0; i < 100; i++) {
+        etcd_client *c = keeper_client(i % 2 ? ETCD_DISPATCH_CALLER : ETCD_DISPATCH_THREAD, false);
+        etcd_response *r = NULL;
+        etcd_error *err = NULL;
+        ASSERT_OK(etcd_lease_keep_alive_once(etcd_client_lease(c), id, &r, &err), err);
+        etcd_response_free(r);
+        etcd_client_free(c);
+    }
+    revoke_one(id);
+}
+
 /* ---- many leases ---- */
 
 static void test_many_leases_one_stream(void **state)
@@ -776,12 +885,15 @@ int main(void)
         cmocka_unit_test(test_time_to_live),
         cmocka_unit_test(test_leases_lists_them),
         cmocka_unit_test(test_keep_alive_once),
+        cmocka_unit_test(test_keep_alive_once_caller_dispatch),
+        cmocka_unit_test(test_keep_alive_once_from_a_callback),
         cmocka_unit_test(test_async_forms),
         cmocka_unit_test(test_invalid_arguments),
         cmocka_unit_test(test_unkept_lease_expires),
         cmocka_unit_test(test_kept_lease_keeps_keys),
         cmocka_unit_test(test_kept_lease_keeps_keys_caller_dispatch),
         cmocka_unit_test(test_revoke_while_kept),
+        cmocka_unit_test(test_close_with_idle_keepalive_stream),
         cmocka_unit_test(test_many_leases_one_stream),
         cmocka_unit_test(test_finals_cancel_thread),
         cmocka_unit_test(test_finals_cancel_caller),
