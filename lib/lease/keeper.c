@@ -289,11 +289,20 @@ static void lease_connect(etcd_lease *l, outbox *o)
         arm_lease_timer(l, etcd_now_ms() + 25);
         return;
     }
+    /* An open stream holds the client open, like a call: its end runs later on the loop thread
+     * and touches this interface, so closing must wait for it even when no lease is kept. */
+    if (etcd_context_begin(ctx, NULL) != ETCD_OK) {
+        etcd_endpoint_unref(ep);
+        end_all(l, ETCD_E_CANCELLED, "the client is closing", o);
+        return;
+    }
     etcd_stream_opts so = {.require_leader = true};
     etcd_stream *s = NULL;
     etcd_code rc = etcd_stream_start(ctx->transport, ep, keepalive_path, &so, &handler, l, &s, NULL);
     etcd_endpoint_unref(ep);
     if (rc != ETCD_OK) {
+        /* Not the last hold: every kept lease holds the client too (count > 0 here). */
+        etcd_context_end(ctx);
         if (rc == ETCD_E_CANCELLED)
             end_all(l, ETCD_E_CANCELLED, "the client is closing", o);
         else
@@ -334,6 +343,7 @@ static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg)
 {
     (void)st;
     etcd_lease *l = arg;
+    etcd_context *ctx = l->ctx;
     outbox o = {0};
     pthread_mutex_lock(&l->mu);
     if (l->stream == s) {
@@ -353,7 +363,9 @@ static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg)
     }
     pthread_mutex_unlock(&l->mu);
     etcd_stream_unref(s);
-    outbox_flush(l->ctx, &o);
+    outbox_flush(ctx, &o);
+    /* The stream's hold, last: once it is gone the client may be destroyed. */
+    etcd_context_end(ctx);
 }
 
 static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *arg)
