@@ -65,7 +65,10 @@ static void outbox_flush(etcd_context *ctx, outbox *o)
     o->head = o->tail = NULL;
     while (d) {
         etcd_delivery *next = d->next;
-        if (!etcd_context_deliver_stream(ctx, d))
+        /* A renew-once's end only wakes the sync call waiting for it: run it here, since the
+         * thread that would dispatch it (the stream thread, or the caller in caller dispatch)
+         * may be the one that waits. */
+        if (((kept *)d->call)->kind == K_ONCE || !etcd_context_deliver_stream(ctx, d))
             etcd_delivery_run(d);
         d = next;
     }
