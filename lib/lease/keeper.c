@@ -67,7 +67,10 @@ static void outbox_flush(etcd_context *ctx, outbox *o)
     o->head = o->tail = NULL;
     while (d) {
         etcd_delivery *next = d->next;
-        if (!etcd_context_deliver_stream(ctx, d))
+        /* A renew-once's end only wakes the sync call waiting for it: run it here, since the
+         * thread that would dispatch it (the stream thread, or the caller in caller dispatch)
+         * may be the one that waits. */
+        if (((kept *)d->call)->kind == K_ONCE || !etcd_context_deliver_stream(ctx, d))
             etcd_delivery_run(d);
         d = next;
     }
@@ -291,11 +294,20 @@ static void lease_connect(etcd_lease *l, outbox *o)
         arm_lease_timer(l, etcd_now_ms() + 25);
         return;
     }
+    /* An open stream holds the client open, like a call: its end runs later on the loop thread
+     * and touches this interface, so closing must wait for it even when no lease is kept. */
+    if (etcd_context_begin(ctx, NULL) != ETCD_OK) {
+        etcd_endpoint_unref(ep);
+        end_all(l, ETCD_E_CANCELLED, "the client is closing", o);
+        return;
+    }
     etcd_stream_opts so = {.require_leader = true};
     etcd_stream *s = NULL;
     etcd_code rc = etcd_stream_start(ctx->transport, ep, keepalive_path, &so, &handler, l, &s, NULL);
     etcd_endpoint_unref(ep);
     if (rc != ETCD_OK) {
+        /* Not the last hold: every kept lease holds the client too (count > 0 here). */
+        etcd_context_end(ctx);
         if (rc == ETCD_E_CANCELLED)
             end_all(l, ETCD_E_CANCELLED, "the client is closing", o);
         else
@@ -336,6 +348,7 @@ static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg)
 {
     (void)st;
     etcd_lease *l = arg;
+    etcd_context *ctx = l->ctx;
     outbox o = {0};
     pthread_mutex_lock(&l->mu);
     if (l->stream == s) {
@@ -355,7 +368,9 @@ static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg)
     }
     pthread_mutex_unlock(&l->mu);
     etcd_stream_unref(s);
-    outbox_flush(l->ctx, &o);
+    outbox_flush(ctx, &o);
+    /* The stream's hold, last: once it is gone the client may be destroyed. */
+    etcd_context_end(ctx);
 }
 
 static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *arg)
