@@ -164,12 +164,15 @@ typedef struct bench_command {
 extern const bench_command bench_put_command, bench_range_command, bench_txn_put_command, bench_watch_command,
     bench_peer_command;
 
-/* peer --op watch|watchers (peer_stream.c): the shared stream workloads, on one client. */
+/* peer --op watch|watchers (peer_stream.c) and --op keepalive (peer_keepalive.c): the shared
+ * stream workloads, on one client. Both close the client. */
 typedef struct bench_peer_stream_args {
     const char *op, *label;
     long long total, inflight, val_size;
+    long long seconds; /* keepalive: how long the leases are kept alive */
 } bench_peer_stream_args;
 int bench_peer_stream(bench_clients *cl, const bench_peer_stream_args *a);
+int bench_peer_keepalive(bench_clients *cl, const bench_peer_stream_args *a);
 
 /* For the etcd-style subcommands: opens --conns clients, runs w, prints the report, closes. */
 int bench_run_and_report(const bench_global *g, const bench_workload *w);

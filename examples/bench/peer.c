@@ -6,7 +6,8 @@
  *   get / sget: linearizable / serializable range of "bench-getkey-000", which must come back
  *   as one kv with a --val-size value (the peer puts it first, as gopeer does);
  *   --warmup untimed requests, then --total timed ones; one RESULT line.
- * --op watch and --op watchers are the stream workloads (peer_stream.c).
+ * --op watch and --op watchers are the stream workloads (peer_stream.c), --op keepalive the
+ * lease one (peer_keepalive.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,8 @@ static long long total = 10000, warmup = 1000, inflight = 1, val_size = 256, req
 
 static flag_def peer_flags[] = {
     {"endpoint", FLAG_STRING, &endpoint, "etcd endpoint", false},
-    {"op", FLAG_STRING, &op_name, "put | get (linearizable) | sget (serializable get) | watch | watchers", false},
+    {"op", FLAG_STRING, &op_name,
+     "put | get (linearizable) | sget (serializable get) | watch | watchers | keepalive", false},
     {"total", FLAG_INT, &total, "timed ops", false},
     {"warmup", FLAG_INT, &warmup, "untimed warm-up ops", false},
     {"inflight", FLAG_INT, &inflight, "concurrent requests in flight on the one connection", false},
@@ -27,8 +29,7 @@ static flag_def peer_flags[] = {
     {"dispatch", FLAG_STRING, &dispatch, "where callbacks run: thread (etcdc's) or caller (ours)", false},
     {"request-timeout", FLAG_INT, &request_timeout_ms,
      "each request's deadline in ms; 0: none, as the Go peer's context.Background()", false},
-    {"seconds", FLAG_INT, &seconds, "keepalive: how long the leases are kept alive (accepted, as the Go peer's flag)",
-     false},
+    {"seconds", FLAG_INT, &seconds, "keepalive: how long the leases are kept alive", false},
     {NULL, FLAG_INT, NULL, NULL, false},
 };
 
@@ -79,17 +80,14 @@ static int peer_run(bench_global *g, const char **args, size_t nargs)
     if (!bench_parse_dispatch(dispatch, &mode))
         return 2;
     bool is_put = strcmp(op_name, "put") == 0, is_sget = strcmp(op_name, "sget") == 0;
-    bool is_stream = strcmp(op_name, "watch") == 0 || strcmp(op_name, "watchers") == 0;
-    if (strcmp(op_name, "keepalive") == 0) {
-        fprintf(stderr, "--op keepalive: etcdc has no lease keepalive yet\n");
-        return 2;
-    }
+    bool is_keepalive = strcmp(op_name, "keepalive") == 0;
+    bool is_stream = strcmp(op_name, "watch") == 0 || strcmp(op_name, "watchers") == 0 || is_keepalive;
     if (!is_put && !is_sget && !is_stream && strcmp(op_name, "get") != 0) {
-        fprintf(stderr, "--op: \"%s\" is not put, get, sget, watch or watchers\n", op_name);
+        fprintf(stderr, "--op: \"%s\" is not put, get, sget, watch, watchers or keepalive\n", op_name);
         return 2;
     }
-    if (total < 1 || inflight < 1 || warmup < 0 || val_size < 0) {
-        fprintf(stderr, "--total and --inflight must be at least 1, --warmup and --val-size not negative\n");
+    if (total < 1 || inflight < 1 || warmup < 0 || val_size < 0 || seconds < 0) {
+        fprintf(stderr, "--total and --inflight must be at least 1, --warmup, --val-size and --seconds not negative\n");
         return 2;
     }
 
@@ -98,9 +96,13 @@ static int peer_run(bench_global *g, const char **args, size_t nargs)
         return 1;
     if (is_stream) {
         /* --warmup and --inflight do not apply, as in the Go peer; inflight is echoed. */
-        bench_peer_stream_args a = {
-            .op = op_name, .label = label, .total = total, .inflight = inflight, .val_size = val_size};
-        return bench_peer_stream(&cl, &a);
+        bench_peer_stream_args a = {.op = op_name,
+                                    .label = label,
+                                    .total = total,
+                                    .inflight = inflight,
+                                    .val_size = val_size,
+                                    .seconds = seconds};
+        return is_keepalive ? bench_peer_keepalive(&cl, &a) : bench_peer_stream(&cl, &a);
     }
     int rc = 1;
     etcd_op *get = NULL;
