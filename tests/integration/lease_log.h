@@ -303,11 +303,12 @@ static inline void revoke_many(etcd_lease *l, int n, const int64_t *ids)
     pthread_mutex_destroy(&b.mu);
 }
 
-/* Starts a keepalive for each entry of the log (with handles when want_calls). */
-static inline void keep_all(etcd_lease *l, lease_log *g, const int64_t *ids, int renewals, bool want_calls)
+/* Starts keepalives for entries [from, to) of the log (with handles when want_calls). */
+static inline void keep_range(etcd_lease *l, lease_log *g, const int64_t *ids, int from, int to, int renewals,
+                              bool want_calls)
 {
     etcd_error *err = NULL;
-    for (int i = 0; i < g->n; i++) {
+    for (int i = from; i < to; i++) {
         g->e[i].id = ids[i];
         /* The handle is stored before the call starts, so the callback can compare it. */
         ASSERT_OK(etcd_lease_keep_alive(l, ids[i], renewals, on_kept, &g->e[i], want_calls ? &g->e[i].call : NULL,
@@ -316,6 +317,12 @@ static inline void keep_all(etcd_lease *l, lease_log *g, const int64_t *ids, int
         if (want_calls)
             assert_non_null(g->e[i].call);
     }
+}
+
+/* Starts a keepalive for each entry of the log. */
+static inline void keep_all(etcd_lease *l, lease_log *g, const int64_t *ids, int renewals, bool want_calls)
+{
+    keep_range(l, g, ids, 0, g->n, renewals, want_calls);
 }
 
 /* A Prometheus counter of a member summed over the lines that start with `prefix`; -1 when the
