@@ -152,6 +152,23 @@ static inline void lease_log_run_for(lease_log *g, int64_t ms)
         lease_log_step(g);
 }
 
+/* Totals, read while callbacks may still run. */
+static inline int log_finals(lease_log *g)
+{
+    pthread_mutex_lock(&g->mu);
+    int n = g->finals;
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
+
+static inline int log_renewals(lease_log *g)
+{
+    pthread_mutex_lock(&g->mu);
+    int n = g->renewals;
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
+
 static inline bool pred_finals(lease_log *g, void *arg)
 {
     return g->finals >= *(int *)arg;
@@ -193,8 +210,11 @@ static inline int64_t lease_log_max_gap(lease_log *g)
 
 static inline void assert_no_violation(lease_log *g)
 {
-    if (g->violations)
-        fail_msg("%d callback contract violations, first: %s", g->violations, g->violation);
+    pthread_mutex_lock(&g->mu);
+    int n = g->violations;
+    pthread_mutex_unlock(&g->mu);
+    if (n)
+        fail_msg("%d callback contract violations, first: %s", n, g->violation);
 }
 
 /* ---- granting and checking many leases, through a thread-dispatch client ---- */
