@@ -152,6 +152,23 @@ static inline void lease_log_run_for(lease_log *g, int64_t ms)
         lease_log_step(g);
 }
 
+/* Totals, read while callbacks may still run. */
+static inline int log_finals(lease_log *g)
+{
+    pthread_mutex_lock(&g->mu);
+    int n = g->finals;
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
+
+static inline int log_renewals(lease_log *g)
+{
+    pthread_mutex_lock(&g->mu);
+    int n = g->renewals;
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
+
 static inline bool pred_finals(lease_log *g, void *arg)
 {
     return g->finals >= *(int *)arg;
@@ -193,8 +210,11 @@ static inline int64_t lease_log_max_gap(lease_log *g)
 
 static inline void assert_no_violation(lease_log *g)
 {
-    if (g->violations)
-        fail_msg("%d callback contract violations, first: %s", g->violations, g->violation);
+    pthread_mutex_lock(&g->mu);
+    int n = g->violations;
+    pthread_mutex_unlock(&g->mu);
+    if (n)
+        fail_msg("%d callback contract violations, first: %s", n, g->violation);
 }
 
 /* ---- granting and checking many leases, through a thread-dispatch client ---- */
@@ -303,11 +323,12 @@ static inline void revoke_many(etcd_lease *l, int n, const int64_t *ids)
     pthread_mutex_destroy(&b.mu);
 }
 
-/* Starts a keepalive for each entry of the log (with handles when want_calls). */
-static inline void keep_all(etcd_lease *l, lease_log *g, const int64_t *ids, int renewals, bool want_calls)
+/* Starts keepalives for entries [from, to) of the log (with handles when want_calls). */
+static inline void keep_range(etcd_lease *l, lease_log *g, const int64_t *ids, int from, int to, int renewals,
+                              bool want_calls)
 {
     etcd_error *err = NULL;
-    for (int i = 0; i < g->n; i++) {
+    for (int i = from; i < to; i++) {
         g->e[i].id = ids[i];
         /* The handle is stored before the call starts, so the callback can compare it. */
         ASSERT_OK(etcd_lease_keep_alive(l, ids[i], renewals, on_kept, &g->e[i], want_calls ? &g->e[i].call : NULL,
@@ -316,6 +337,12 @@ static inline void keep_all(etcd_lease *l, lease_log *g, const int64_t *ids, int
         if (want_calls)
             assert_non_null(g->e[i].call);
     }
+}
+
+/* Starts a keepalive for each entry of the log. */
+static inline void keep_all(etcd_lease *l, lease_log *g, const int64_t *ids, int renewals, bool want_calls)
+{
+    keep_range(l, g, ids, 0, g->n, renewals, want_calls);
 }
 
 /* A Prometheus counter of a member summed over the lines that start with `prefix`; -1 when the

@@ -174,8 +174,8 @@ static void moved_init(moved *m, scene *s, uint64_t away_from, int more)
 static void expect_survived(scene *s, const char *what, int64_t t_fault, moved *m)
 {
     if (!lease_log_wait(s->g, pred_renewed_elsewhere, m, 4 * TTL * 1000))
-        fail_msg("%s: kept leases were not renewed again (finals %d, first: %s)", what, s->g->finals,
-                 s->g->finals ? s->g->e[0].final_msg : "-");
+        fail_msg("%s: kept leases were not renewed again (finals %d, first: %s)", what, log_finals(s->g),
+                 log_finals(s->g) ? s->g->e[0].final_msg : "-");
     int64_t recovered = sc_now_ms() - t_fault;
     int64_t until = t_fault + TTL * 1000 + 1000;
     if (sc_now_ms() < until)
@@ -183,8 +183,8 @@ static void expect_survived(scene *s, const char *what, int64_t t_fault, moved *
     int64_t gap = lease_log_max_gap(s->g);
     print_message("LEASE-FAILOVER %s: renewed %d more times%s within %lld ms, max gap between renewals %lld ms\n",
                   what, m->more, m->away_from ? " by another member" : "", (long long)recovered, (long long)gap);
-    if (s->g->finals)
-        fail_msg("%s: %d kept leases ended; lease %lld: %s", what, s->g->finals, (long long)s->g->e[0].id,
+    if (log_finals(s->g))
+        fail_msg("%s: %d kept leases ended; lease %lld: %s", what, log_finals(s->g), (long long)s->g->e[0].id,
                  s->g->e[0].final_msg);
     assert_no_violation(s->g);
     assert_true(gap < TTL * 1000);
@@ -198,7 +198,7 @@ static void scene_end(scene *s)
         etcd_call_release(s->g->e[i].call);
     etcd_client_free(s->keeper);
     /* Closing ends the rest, once each. */
-    assert_int_equal(s->g->finals, KEPT);
+    assert_int_equal(log_finals(s->g), KEPT);
     assert_no_violation(s->g);
     /* A lease may have run out on the server already. */
     for (int i = 0; i < KEPT; i++) {
@@ -363,13 +363,13 @@ static void test_every_member_unreachable(void **state)
         fp_set_mode(proxy[i], FP_PASS);
         msgs0 += metric_sum(eh_member_client_port(itest_cluster, i), KEEPALIVE_MSGS_RECEIVED);
     }
-    int renewals = s.g->renewals;
+    int renewals = log_renewals(s.g);
     lease_log_run_for(s.g, TTL * 1000 / 3 * 2 + 1000);
     long msgs = 0;
     for (int i = 0; i < MEMBERS; i++)
         msgs += metric_sum(eh_member_client_port(itest_cluster, i), KEEPALIVE_MSGS_RECEIVED);
-    assert_int_equal(s.g->renewals, renewals);
-    assert_int_equal(s.g->finals, KEPT);
+    assert_int_equal(log_renewals(s.g), renewals);
+    assert_int_equal(log_finals(s.g), KEPT);
     assert_int_equal(msgs, msgs0);
     assert_no_violation(s.g);
     for (int i = 0; i < KEPT; i++)
