@@ -191,7 +191,8 @@ typedef struct keeper {
     const ctl_globals *g;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    bool ended;
+    bool ended;                 /* nothing more to print */
+    bool final;                 /* the keepalive's last callback ran: k may go */
     int rc;
 } keeper;
 
@@ -209,6 +210,7 @@ static void on_keepalive(etcd_call *call, etcd_code code, etcd_response *resp, e
     } else if (!resp) {
         (void)code;
         k->ended = true;
+        k->final = true;
     }
     pthread_cond_broadcast(&k->cv);
     pthread_mutex_unlock(&k->mu);
@@ -229,7 +231,12 @@ static int keep_alive(ctl_globals *g, ctl_session *s, int64_t id)
         pthread_cond_wait(&k.cv, &k.mu);
     int rc = k.rc;
     pthread_mutex_unlock(&k.mu);
+    /* The callbacks use k: wait for the last one before k goes out of scope. */
     etcd_call_cancel(call);
+    pthread_mutex_lock(&k.mu);
+    while (!k.final)
+        pthread_cond_wait(&k.cv, &k.mu);
+    pthread_mutex_unlock(&k.mu);
     etcd_call_release(call);
     /* Lost or gone alike: etcdctl's channel closes, and only its simple output says so. */
     if (rc == 0 && g->format == CTL_FORMAT_SIMPLE) {

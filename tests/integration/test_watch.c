@@ -49,11 +49,11 @@ static void delete_key(const char *key)
 /* Event i is (type, key, value). */
 static void assert_event(wrec *r, size_t i, etcd_event_type type, const char *key, const char *value)
 {
-    assert_true(i < r->n_evs);
-    assert_int_equal(r->evs[i].type, type);
-    assert_string_equal(r->evs[i].key, key);
+    assert_true(i < wrec_n(r));
+    assert_int_equal(wrec_ev(r, i).type, type);
+    assert_string_equal(wrec_ev(r, i).key, key);
     if (value)
-        assert_string_equal(r->evs[i].value, value);
+        assert_string_equal(wrec_ev(r, i).value, value);
 }
 
 /* Cancels, waits for the final and checks it came once, as ETCD_E_CANCELLED; releases. */
@@ -81,10 +81,10 @@ static void test_key(void **state)
     WREC_WAIT(r, r->n_evs >= 2, WAIT_MS, "2 events");
     assert_event(r, 0, ETCD_EVENT_PUT, "key/a", "1");
     assert_event(r, 1, ETCD_EVENT_DELETE, "key/a", "");
-    assert_true(r->evs[1].mod_rev > r->evs[0].mod_rev);
-    assert_null(r->evs[0].prev_value); /* no prev_kv asked for */
+    assert_true(wrec_ev(r, 1).mod_rev > wrec_ev(r, 0).mod_rev);
+    assert_null(wrec_ev(r, 0).prev_value); /* no prev_kv asked for */
     cancel_and_check(call, r);
-    assert_int_equal(r->n_evs, 2);
+    assert_int_equal(wrec_n(r), 2);
     wrec_free(r);
 }
 
@@ -105,7 +105,7 @@ static void test_range(void **state)
     assert_event(r, 2, ETCD_EVENT_PUT, "rng/c", "rng/c");
     assert_event(r, 3, ETCD_EVENT_PUT, "rng/c", "last"); /* nothing of rng/d or rng/e came between */
     cancel_and_check(call, r);
-    assert_int_equal(r->n_evs, 4);
+    assert_int_equal(wrec_n(r), 4);
     wrec_free(r);
 }
 
@@ -124,7 +124,7 @@ static void test_prefix(void **state)
     assert_event(r, 0, ETCD_EVENT_PUT, "pfx/1", "a");
     assert_event(r, 1, ETCD_EVENT_PUT, "pfx/deep/2", "b");
     cancel_and_check(call, r);
-    assert_int_equal(r->n_evs, 2);
+    assert_int_equal(wrec_n(r), 2);
     wrec_free(r);
 }
 
@@ -145,7 +145,7 @@ static void test_from_key(void **state)
     assert_event(r, 1, ETCD_EVENT_PUT, "zzz", "2");
     assert_event(r, 2, ETCD_EVENT_PUT, "\xff\xff", "3");
     cancel_and_check(call, r);
-    assert_int_equal(r->n_evs, 3);
+    assert_int_equal(wrec_n(r), 3);
     wrec_free(r);
 }
 
@@ -166,16 +166,16 @@ static void test_start_revision_replays_history(void **state)
     assert_event(r, 0, ETCD_EVENT_PUT, "hist/1", "a");
     assert_event(r, 1, ETCD_EVENT_PUT, "hist/2", "b");
     assert_event(r, 2, ETCD_EVENT_PUT, "hist/3", "c");
-    assert_int_equal(r->evs[0].mod_rev, r1);
-    assert_int_equal(r->evs[1].mod_rev, r2);
-    assert_int_equal(r->evs[2].mod_rev, r3);
+    assert_int_equal(wrec_ev(r, 0).mod_rev, r1);
+    assert_int_equal(wrec_ev(r, 1).mod_rev, r2);
+    assert_int_equal(wrec_ev(r, 2).mod_rev, r3);
     /* Live events follow the replay. */
     int64_t r4 = itest_put_string(itest_kv, "hist/4", "d");
     WREC_WAIT(r, r->n_evs >= 4, WAIT_MS, "the live event");
     assert_event(r, 3, ETCD_EVENT_PUT, "hist/4", "d");
-    assert_int_equal(r->evs[3].mod_rev, r4);
+    assert_int_equal(wrec_ev(r, 3).mod_rev, r4);
     cancel_and_check(call, r);
-    assert_int_equal(r->n_evs, 4);
+    assert_int_equal(wrec_n(r), 4);
     wrec_free(r);
 }
 
@@ -192,14 +192,14 @@ static void test_prev_kv(void **state)
     itest_put_string(itest_kv, "prev/k", "again");
     WREC_WAIT(r, r->n_evs >= 3, WAIT_MS, "3 events");
     assert_event(r, 0, ETCD_EVENT_PUT, "prev/k", "new");
-    assert_non_null(r->evs[0].prev_value);
-    assert_string_equal(r->evs[0].prev_value, "old");
+    assert_non_null(wrec_ev(r, 0).prev_value);
+    assert_string_equal(wrec_ev(r, 0).prev_value, "old");
     assert_event(r, 1, ETCD_EVENT_DELETE, "prev/k", "");
-    assert_non_null(r->evs[1].prev_value);
-    assert_string_equal(r->evs[1].prev_value, "new");
+    assert_non_null(wrec_ev(r, 1).prev_value);
+    assert_string_equal(wrec_ev(r, 1).prev_value, "new");
     /* A key created anew had nothing before it. */
     assert_event(r, 2, ETCD_EVENT_PUT, "prev/k", "again");
-    assert_null(r->evs[2].prev_value);
+    assert_null(wrec_ev(r, 2).prev_value);
     cancel_and_check(call, r);
     wrec_free(r);
 }
@@ -220,7 +220,7 @@ static void test_filter_put(void **state)
     assert_event(r, 0, ETCD_EVENT_DELETE, "fput", "");
     assert_event(r, 1, ETCD_EVENT_DELETE, "fput", "");
     cancel_and_check(call, r);
-    assert_int_equal(r->n_evs, 2);
+    assert_int_equal(wrec_n(r), 2);
     wrec_free(r);
 }
 
@@ -238,7 +238,7 @@ static void test_filter_delete(void **state)
     assert_event(r, 0, ETCD_EVENT_PUT, "fdel", "1");
     assert_event(r, 1, ETCD_EVENT_PUT, "fdel", "2");
     cancel_and_check(call, r);
-    assert_int_equal(r->n_evs, 2);
+    assert_int_equal(wrec_n(r), 2);
     wrec_free(r);
 }
 
@@ -331,7 +331,7 @@ static void test_created_notify(void **state)
     assert_int_equal(r->n_batches, 2);
     assert_false(r->batches[1].created);
     assert_int_equal(r->batches[1].watch_id, b.watch_id);
-    assert_int_equal(r->evs[0].mod_rev, rev + 1);
+    assert_int_equal(wrec_ev(r, 0).mod_rev, rev + 1);
     pthread_mutex_unlock(&r->mu);
     cancel_and_check(call, r);
     /* Without created notify the first batch is the first event. */
@@ -456,7 +456,7 @@ static void test_cancel_live_watch(void **state)
     itest_put_string(itest_kv, "cancel/k", "2");
     WREC_WAIT(control, control->n_evs >= 2, WAIT_MS, "the control watch's events");
     pthread_mutex_lock(&r->mu);
-    assert_int_equal(r->n_evs, 1);
+    assert_int_equal(wrec_n(r), 1);
     assert_int_equal(r->after_final, 0);
     pthread_mutex_unlock(&r->mu);
     cancel_and_check(ccall, control);
@@ -617,7 +617,7 @@ static void test_cancel_from_callback(void **state)
     WREC_WAIT(r, r->finals >= 1, WAIT_MS, "the final callback");
     assert_int_equal(r->finals, 1);
     assert_int_equal(r->final_code, ETCD_E_CANCELLED);
-    assert_true(r->n_evs >= 1);
+    assert_true(wrec_n(r) >= 1);
     etcd_call_release(call);
     wrec_free(r);
 }
@@ -643,7 +643,7 @@ static void test_compacted_start(void **state)
     assert_int_equal(r->final_code, ETCD_E_COMPACTED);
     assert_true(r->final_had_err);
     assert_int_equal(r->compact_rev, r3);
-    assert_int_equal(r->n_evs, 0);
+    assert_int_equal(wrec_n(r), 0);
     assert_int_equal(r->finals, 1);
     etcd_call_release(call);
     /* The compaction revision itself is still there: a watch from it works. */

@@ -242,3 +242,22 @@ void wrec_wait_metric(eh_cluster *cl, int member, const char *name, double want,
         nanosleep(&ts, NULL);
     }
 }
+
+wrec_event wrec_ev(wrec *r, size_t i)
+{
+    pthread_mutex_lock(&r->mu);
+    size_t n = r->n_evs;
+    wrec_event e = i < n ? r->evs[i] : (wrec_event){0};
+    pthread_mutex_unlock(&r->mu);
+    if (i >= n)
+        fail_msg("event %zu asked for, %zu recorded", i, n);
+    return e;
+}
+
+size_t wrec_n(wrec *r)
+{
+    pthread_mutex_lock(&r->mu);
+    size_t n = r->n_evs;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}

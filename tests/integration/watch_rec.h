@@ -51,6 +51,9 @@ void wrec_free(wrec *r);
 void wrec_cb(etcd_call *call, etcd_code code, etcd_response *resp, etcd_error *err, void *ud);
 /* Opens the gate of a gated recorder. */
 void wrec_open_gate(wrec *r);
+/* Event i and the event count, read under the recorder's lock (the callback may be adding). */
+wrec_event wrec_ev(wrec *r, size_t i);
+size_t wrec_n(wrec *r);
 
 /* Waits (polling the recorder's condition variable) until cond, evaluated under r->mu, holds;
  * fails the test after ms milliseconds with what. */
