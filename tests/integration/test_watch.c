@@ -331,7 +331,7 @@ static void test_created_notify(void **state)
     assert_int_equal(r->n_batches, 2);
     assert_false(r->batches[1].created);
     assert_int_equal(r->batches[1].watch_id, b.watch_id);
-    assert_int_equal(wrec_ev(r, 0).mod_rev, rev + 1);
+    assert_int_equal(r->evs[0].mod_rev, rev + 1);
     pthread_mutex_unlock(&r->mu);
     cancel_and_check(call, r);
     /* Without created notify the first batch is the first event. */
@@ -456,7 +456,7 @@ static void test_cancel_live_watch(void **state)
     itest_put_string(itest_kv, "cancel/k", "2");
     WREC_WAIT(control, control->n_evs >= 2, WAIT_MS, "the control watch's events");
     pthread_mutex_lock(&r->mu);
-    assert_int_equal(wrec_n(r), 1);
+    assert_int_equal(r->n_evs, 1);
     assert_int_equal(r->after_final, 0);
     pthread_mutex_unlock(&r->mu);
     cancel_and_check(ccall, control);
