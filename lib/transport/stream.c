@@ -30,6 +30,7 @@ struct etcd_stream {
     bool sending, receiving, paused, recv_over, status_over, ended, cancelled;
     bool resume_early;          /* resumed while its on_message was still running: do not pause */
     bool close_after_first, closed_send;
+    int corked;                 /* etcd_stream_cork() depth: nothing new is handed to gRPC */
     send_item *q_head, *q_tail;
     size_t queued_bytes;
 
@@ -77,10 +78,13 @@ static bool start_locked(etcd_stream *s, grpc_op *ops, size_t n, etcd_tag *tag)
     return true;
 }
 
-/* Under s->mu: hands the head of the queue to gRPC when nothing is being sent. */
+/* Under s->mu: hands the head of the queue to gRPC when nothing is being sent. A message with
+ * more queued behind it carries GRPC_WRITE_BUFFER_HINT: gRPC core then holds it (its send still
+ * completes at once) and writes it with the next message that has no hint, so a burst of
+ * queued messages leaves in one write instead of one each. */
 static void send_next_locked(etcd_stream *s)
 {
-    if (s->sending || !s->q_head || s->status_over || s->cancelled)
+    if (s->sending || !s->q_head || s->status_over || s->cancelled || s->corked)
         return;
     send_item *it = s->q_head;
     s->q_head = it->next;
@@ -94,6 +98,7 @@ static void send_next_locked(etcd_stream *s)
     memset(ops, 0, sizeof ops);
     size_t n = 1;
     ops[0].op = GRPC_OP_SEND_MESSAGE;
+    ops[0].flags = s->q_head ? GRPC_WRITE_BUFFER_HINT : 0;
     ops[0].data.send_message.send_message = s->send_bb;
     if (s->close_after_first && !s->closed_send) {
         ops[1].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -305,6 +310,21 @@ bool etcd_stream_send(etcd_stream *s, grpc_slice msg)
         grpc_slice_unref(msg);
     }
     return open;
+}
+
+void etcd_stream_cork(etcd_stream *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->corked++;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void etcd_stream_uncork(etcd_stream *s)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->corked > 0 && --s->corked == 0)
+        send_next_locked(s);
+    pthread_mutex_unlock(&s->mu);
 }
 
 size_t etcd_stream_queued_bytes(etcd_stream *s)

@@ -3,7 +3,8 @@
  * and server-streaming (Snapshot, election Observe), on one chosen endpoint.
  *
  * - Outgoing messages are queued: gRPC core allows one send in flight per call, so the queue
- *   never blocks the caller; any thread may send.
+ *   never blocks the caller; any thread may send. Messages queued together leave together, in
+ *   one write.
  * - Incoming messages are received one at a time and handed, still serialized, to the owner's
  *   on_message on the loop thread. on_message returns false to stop receiving: no further
  *   message is read until etcd_stream_resume(), so HTTP/2 flow control pushes back on the
@@ -55,6 +56,11 @@ etcd_code etcd_stream_start(etcd_transport *t, etcd_endpoint *ep, const char *pa
 /* Queues a serialized message (the stream takes the slice). False when the stream has ended
  * or is ending: the message is dropped. Any thread. */
 bool etcd_stream_send(etcd_stream *s, grpc_slice msg);
+/* Between cork and uncork, messages sent are only queued; uncork hands the whole queue to gRPC
+ * to leave in one write. For owners that send a burst (every watch again on a new stream, the
+ * renewals that fall due together). Nests. Any thread. */
+void etcd_stream_cork(etcd_stream *s);
+void etcd_stream_uncork(etcd_stream *s);
 /* Bytes queued and not yet handed to gRPC (for owners that bound what they queue). */
 size_t etcd_stream_queued_bytes(etcd_stream *s);
 /* Receives again after on_message returned false, or, called while on_message is still

@@ -493,9 +493,12 @@ static void group_connect(etcd_watch_group *g, outbox *o)
             if (wt->state == W_CANCELLING)
                 end_watch(wt, ETCD_E_CANCELLED, NULL, o); /* never re-created once cancelled */
         }
+    /* Every create in one write: corked while they queue. */
+    etcd_stream_cork(s);
     for (size_t b = 0; b < g->nbuckets; b++)
         for (watch *wt = g->table[b]; wt; wt = wt->hnext)
             send_create(g, wt);
+    etcd_stream_uncork(s);
 }
 
 /* Starts connecting when nothing is under way. Locked; any thread. */
