@@ -87,6 +87,7 @@ etcd_code etcd_client_new(const etcd_config *cfg, etcd_client **out, etcd_error 
     pthread_cond_init(&ctx->idle, NULL);
     pthread_cond_init(&c->sync_cv, NULL);
     pthread_cond_init(&ctx->stream_cv, NULL);
+    etcd_context_init_streams(ctx);
     ctx->event_fd = -1;
     if (cfg->dispatch == ETCD_DISPATCH_CALLER) {
         ctx->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

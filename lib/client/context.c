@@ -1,4 +1,5 @@
 /* The context's gate, deadlines and dispatch queue. */
+#include <stddef.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -54,15 +55,20 @@ void etcd_context_deliver(etcd_context *ctx, etcd_delivery *d)
     }
     pthread_mutex_lock(&ctx->mu);
     d->next = NULL;
+    /* A list already waiting has made the descriptor readable (dispatch reads it before it
+     * takes the list): only the first result needs a write. */
+    bool first = !ctx->ready_head;
     if (ctx->ready_tail)
         ctx->ready_tail->next = d;
     else
         ctx->ready_head = d;
     ctx->ready_tail = d;
     pthread_mutex_unlock(&ctx->mu);
-    uint64_t one = 1;
-    ssize_t w = write(ctx->event_fd, &one, sizeof one);
-    (void)w; /* EAGAIN means the counter is already non-zero: the fd is readable anyway */
+    if (first) {
+        uint64_t one = 1;
+        ssize_t w = write(ctx->event_fd, &one, sizeof one);
+        (void)w; /* EAGAIN means the counter is already non-zero: the fd is readable anyway */
+    }
 }
 
 int etcd_context_dispatch(etcd_context *ctx)
@@ -100,8 +106,11 @@ static void *stream_main(void *arg)
     dispatching = ctx;
     pthread_mutex_lock(&ctx->mu);
     for (;;) {
-        while (!ctx->stream_head && !ctx->stream_stop)
+        while (!ctx->stream_head && !ctx->stream_stop) {
+            ctx->stream_waiting = true;
             pthread_cond_wait(&ctx->stream_cv, &ctx->mu);
+            ctx->stream_waiting = false;
+        }
         etcd_delivery *list = ctx->stream_head;
         ctx->stream_head = ctx->stream_tail = NULL;
         if (!list && ctx->stream_stop)
@@ -138,9 +147,29 @@ bool etcd_context_deliver_stream(etcd_context *ctx, etcd_delivery *d)
     else
         ctx->stream_head = d;
     ctx->stream_tail = d;
-    pthread_cond_signal(&ctx->stream_cv);
+    /* Awake, it finds the list before it sleeps again. From the loop thread the wake-up waits
+     * until the loop is idle, so the answers of one read cost one. */
+    bool defer = ctx->stream_waiting && etcd_loop_on_thread(ctx->loop);
+    if (ctx->stream_waiting && !defer)
+        pthread_cond_signal(&ctx->stream_cv);
     pthread_mutex_unlock(&ctx->mu);
+    if (defer)
+        etcd_loop_defer(ctx->loop, &ctx->stream_wake);
     return true;
+}
+
+static void stream_wake_run(etcd_idle_task *t)
+{
+    etcd_context *ctx = (etcd_context *)((char *)t - offsetof(etcd_context, stream_wake));
+    pthread_mutex_lock(&ctx->mu);
+    if (ctx->stream_waiting && ctx->stream_head)
+        pthread_cond_signal(&ctx->stream_cv);
+    pthread_mutex_unlock(&ctx->mu);
+}
+
+void etcd_context_init_streams(etcd_context *ctx)
+{
+    ctx->stream_wake.run = stream_wake_run;
 }
 
 void etcd_context_stop_streams(etcd_context *ctx)

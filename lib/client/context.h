@@ -56,8 +56,12 @@ typedef struct etcd_context {
      * stream), so a slow watch callback never holds up unary completions and deadlines. */
     pthread_t stream_thread;
     bool stream_thread_running, stream_stop;
+    bool stream_waiting;            /* the stream thread sleeps on stream_cv */
     pthread_cond_t stream_cv;
     struct etcd_delivery *stream_head, *stream_tail;
+    /* Results queued from the loop thread wake the stream thread once the loop has nothing
+     * ready: one wake-up for every answer of a read, not one each. */
+    etcd_idle_task stream_wake;
 
     struct etcd_watcher *watcher;   /* the watch interface, created with the client */
 } etcd_context;
@@ -79,6 +83,8 @@ void etcd_context_deliver(etcd_context *ctx, struct etcd_delivery *d);
 /* Hands a stream's result to the application: never on the caller's or the loop's thread. Out
  * of memory starting the stream thread: false, nothing queued. */
 bool etcd_context_deliver_stream(etcd_context *ctx, struct etcd_delivery *d);
+/* Sets up the stream thread's hand-off; once, when the context is made. */
+void etcd_context_init_streams(etcd_context *ctx);
 /* Stops the stream thread after running what it has queued; once no call is in flight. */
 void etcd_context_stop_streams(etcd_context *ctx);
 /* Runs the results queued for caller dispatch; returns how many ran. */

@@ -30,6 +30,8 @@ struct etcd_loop {
     size_t n, cap;
     int64_t wake_at_ms;         /* when the loop returns from next() at the latest */
     waker wake;
+    etcd_idle_task *idle_head;  /* loop thread only */
+    int idle_events;            /* completions handled since the first task was deferred */
 };
 
 static void heap_swap(etcd_loop *l, size_t a, size_t b)
@@ -205,6 +207,34 @@ static gpr_timespec next_deadline(etcd_loop *l)
     return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(wait > 0 ? wait : 0, GPR_TIMESPAN));
 }
 
+/* Bounds how long deferred work waits while completions keep coming. */
+#define MAX_IDLE_EVENTS 64
+
+void etcd_loop_defer(etcd_loop *l, etcd_idle_task *t)
+{
+    if (t->queued)
+        return;
+    t->queued = true;
+    t->next = l->idle_head;
+    if (!l->idle_head)
+        l->idle_events = 0;
+    l->idle_head = t;
+}
+
+static void run_idle(etcd_loop *l)
+{
+    while (l->idle_head) {
+        etcd_idle_task *list = l->idle_head;
+        l->idle_head = NULL;
+        while (list) {
+            etcd_idle_task *t = list;
+            list = t->next;
+            t->queued = false;
+            t->run(t);
+        }
+    }
+}
+
 static __thread const etcd_loop *current_loop;
 
 static void *loop_main(void *arg)
@@ -212,7 +242,10 @@ static void *loop_main(void *arg)
     etcd_loop *l = arg;
     current_loop = l;
     for (;;) {
-        grpc_event ev = grpc_completion_queue_next(l->cq, next_deadline(l), NULL);
+        /* With deferred work, only look: an empty queue is the moment to run it. */
+        bool deferred = l->idle_head != NULL;
+        gpr_timespec until = deferred ? gpr_inf_past(GPR_CLOCK_MONOTONIC) : next_deadline(l);
+        grpc_event ev = grpc_completion_queue_next(l->cq, until, NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
         if (ev.type == GRPC_OP_COMPLETE) {
@@ -220,9 +253,12 @@ static void *loop_main(void *arg)
             ETCD_HANDOFF_ACQUIRE(tag);
             tag->done(tag, ev.success != 0);
         }
+        if (l->idle_head && (ev.type == GRPC_QUEUE_TIMEOUT || ++l->idle_events >= MAX_IDLE_EVENTS))
+            run_idle(l);
         run_due_timers(l, false);
     }
     run_due_timers(l, true);
+    run_idle(l);
     return NULL;
 }
 

@@ -22,6 +22,13 @@ typedef struct etcd_timer {
     size_t heap_index;          /* internal; SIZE_MAX when not armed */
 } etcd_timer;
 
+/* Work put off until the loop has nothing ready (see etcd_loop_defer). */
+typedef struct etcd_idle_task {
+    void (*run)(struct etcd_idle_task *t);
+    struct etcd_idle_task *next;
+    bool queued;                /* internal */
+} etcd_idle_task;
+
 typedef struct etcd_loop etcd_loop;
 
 /* Creates the queue and starts the thread. NULL on failure. */
@@ -36,6 +43,10 @@ bool etcd_loop_timer_add(etcd_loop *loop, etcd_timer *t, int64_t when_ms);
 void etcd_loop_timer_cancel(etcd_loop *loop, etcd_timer *t);
 /* Makes an armed timer fire now; does nothing when it is not armed (it fired already). */
 void etcd_loop_timer_expedite(etcd_loop *loop, etcd_timer *t);
+/* Loop thread only: runs t once the completion queue has nothing ready (or after at most 64
+ * more completions), so that what a burst of completions produces goes out once: one wake-up
+ * of another thread, one write. Deferring a task already queued does nothing. */
+void etcd_loop_defer(etcd_loop *loop, etcd_idle_task *t);
 /* Makes every armed timer fire now (used when closing). */
 void etcd_loop_expedite_all(etcd_loop *loop);
 /* Shuts the queue down and joins the thread. Everything that can complete on the queue must
