@@ -1,9 +1,11 @@
 /*
  * The keepalive loop: every kept lease of a client (and every renew-once call) on one
- * LeaseKeepAlive stream. Each kept lease has one timer, armed for its next renewal (a third of
- * its TTL after the last answer) or its local expiry, whichever is first; at expiry with no
- * answer the lease is lost, exactly once, and never renewed after. The stream carries
- * require-leader, as clientv3's does, so a member without a leader cannot keep leases "alive".
+ * LeaseKeepAlive stream. Each kept lease has one timer, armed for its next renewal or its local
+ * expiry, whichever is first (the policy is schedule.c's); at expiry with no answer the lease is
+ * lost, exactly once, and never renewed after. Renewals that fall due in one pass of the loop
+ * leave in one write: the stream is corked at the first and uncorked once the loop is idle.
+ * The stream carries require-leader, as clientv3's does, so a member without a leader cannot
+ * keep leases "alive".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include "error/error_internal.h"
 #include "kv/response_internal.h"
 #include "lease_internal.h"
+#include "schedule.h"
 #include "rpc.pb-c.h"
 #include "transport/decode.h"
 #include "transport/stream.h"
@@ -23,10 +26,7 @@ enum { L_IDLE, L_CONNECTING, L_OPEN };
 typedef enum kkind { K_KEEP, K_ONCE } kkind;
 
 /* Far enough away never to fire, near enough not to overflow the loop's arithmetic. */
-#define NO_DEADLINE_MS (INT64_MAX / 4)
-/* Until the first renewal is answered the TTL is unknown: give the answer this long. */
-#define FIRST_ANSWER_MS 30000
-#define MIN_RENEW_MS 500
+#define NO_DEADLINE_MS ETCD_RENEW_NEVER_MS
 
 struct kept {
     etcd_call base;                 /* first: the handle is the kept lease */
@@ -35,10 +35,7 @@ struct kept {
     int64_t id;
     bool renewals;                  /* deliver every renewal, not only the end */
     bool ended;
-    int64_t expiry_ms;              /* local expiry estimate; 0 until the first answer */
-    int64_t first_sent_ms;          /* when the first renewal went out, for FIRST_ANSWER_MS */
-    int64_t pending_since_ms;       /* send time of the oldest unanswered renewal; 0: none */
-    int64_t next_renew_ms;
+    etcd_renew_sched sched;
     int64_t deadline_ms;            /* K_ONCE: the call's deadline; 0: none */
     etcd_timer timer;
     etcd_timer cancel_timer;
@@ -154,6 +151,19 @@ static void lost(kept *k, outbox *o)
 
 /* ---- renewing ---- */
 
+/* Idle task: the loop has nothing ready, so the renewals queued in this pass leave now. */
+static void uncork_run(etcd_idle_task *t)
+{
+    etcd_lease *l = (etcd_lease *)((char *)t - offsetof(etcd_lease, uncork));
+    pthread_mutex_lock(&l->mu);
+    etcd_stream *s = l->corked;
+    l->corked = NULL;
+    if (s)
+        etcd_stream_uncork(s);
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* Loop thread, locked. */
 static bool send_renew(etcd_lease *l, kept *k, int64_t now)
 {
     Etcdserverpb__LeaseKeepAliveRequest req = ETCDSERVERPB__LEASE_KEEP_ALIVE_REQUEST__INIT;
@@ -161,12 +171,14 @@ static bool send_renew(etcd_lease *l, kept *k, int64_t now)
     size_t n = protobuf_c_message_get_packed_size(&req.base);
     grpc_slice sl = grpc_slice_malloc(n);
     protobuf_c_message_pack(&req.base, GRPC_SLICE_START_PTR(sl));
+    if (!l->corked) {
+        etcd_stream_cork(l->stream);
+        l->corked = l->stream;
+        etcd_loop_defer(l->ctx->loop, &l->uncork);
+    }
     if (!etcd_stream_send(l->stream, sl))
         return false;
-    if (!k->pending_since_ms)
-        k->pending_since_ms = now;
-    if (!k->first_sent_ms)
-        k->first_sent_ms = now;
+    etcd_renew_sent(&k->sched, now);
     return true;
 }
 
@@ -175,16 +187,12 @@ static int64_t give_up_at(const kept *k)
 {
     if (k->kind == K_ONCE)
         return k->deadline_ms ? k->deadline_ms : NO_DEADLINE_MS;
-    if (k->expiry_ms)
-        return k->expiry_ms;
-    return k->first_sent_ms ? k->first_sent_ms + FIRST_ANSWER_MS : NO_DEADLINE_MS;
+    return etcd_renew_give_up_at(&k->sched);
 }
 
 static void arm(etcd_lease *l, kept *k)
 {
-    int64_t when = give_up_at(k);
-    if (k->kind == K_KEEP && k->next_renew_ms && k->next_renew_ms < when)
-        when = k->next_renew_ms;
+    int64_t when = k->kind == K_KEEP ? etcd_renew_wake_at(&k->sched) : give_up_at(k);
     etcd_loop_timer_cancel(l->ctx->loop, &k->timer);
     etcd_loop_timer_add(l->ctx->loop, &k->timer, when);
 }
@@ -193,18 +201,26 @@ static void arm(etcd_lease *l, kept *k)
 static void renew(etcd_lease *l, kept *k, outbox *o)
 {
     int64_t now = etcd_now_ms();
-    if (now >= give_up_at(k)) {
-        if (k->kind == K_ONCE)
+    bool open = l->state == L_OPEN;
+    if (k->kind == K_ONCE) {
+        if (now >= give_up_at(k)) {
             end_kept(k, ETCD_E_DEADLINE, NULL, "deadline exceeded waiting for the keep-alive answer", o);
-        else
+            return;
+        }
+        if (open && !k->sched.first_sent_ms)
+            send_renew(l, k, now);
+    } else {
+        switch (etcd_renew_on_timer(&k->sched, now, open)) {
+        case ETCD_RENEW_LOST:
             lost(k, o);
-        return;
+            return;
+        case ETCD_RENEW_SEND:
+            send_renew(l, k, now);
+            break;
+        case ETCD_RENEW_WAIT:
+            break;
+        }
     }
-    if (l->state == L_OPEN && (!k->pending_since_ms || now - k->pending_since_ms >= MIN_RENEW_MS * 2))
-        send_renew(l, k, now);
-    /* The next renewal goes when the answer has set it; till then only the give-up time counts. */
-    if (k->next_renew_ms <= now)
-        k->next_renew_ms = 0;
     arm(l, k);
 }
 
@@ -316,13 +332,11 @@ static void lease_connect(etcd_lease *l, outbox *o)
     }
     l->stream = s;
     l->state = L_OPEN;
-    /* A new stream renews every kept lease at once. */
+    /* A new stream renews every kept lease at once, in one write. */
     int64_t now = etcd_now_ms();
     for (size_t b = 0; b < l->nbuckets; b++)
-        for (kept *k = l->table[b]; k; k = k->hnext) {
-            k->pending_since_ms = k->pending_since_ms ? k->pending_since_ms : 0;
+        for (kept *k = l->table[b]; k; k = k->hnext)
             send_renew(l, k, now);
-        }
 }
 
 static void kick(etcd_lease *l)
@@ -351,6 +365,10 @@ static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg)
     etcd_context *ctx = l->ctx;
     outbox o = {0};
     pthread_mutex_lock(&l->mu);
+    if (l->corked == s) {
+        etcd_stream_uncork(s);
+        l->corked = NULL;
+    }
     if (l->stream == s) {
         l->stream = NULL;
         etcd_endpoint_unref(l->last);
@@ -386,7 +404,6 @@ static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *ar
         return false;
     }
     int64_t id = r->id, ttl = r->ttl;
-    etcd_arena_free(arena);
     outbox o = {0};
     pthread_mutex_lock(&l->mu);
     if (l->stream == s && l->nbuckets) {
@@ -403,18 +420,22 @@ static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *ar
                 end_kept(k, ETCD_E_LEASE_NOT_FOUND, NULL, msg, &o);
                 continue;
             }
-            /* Counted from when the renewal was sent: the server's TTL started no earlier. */
-            int64_t sent = k->pending_since_ms ? k->pending_since_ms : now;
-            k->pending_since_ms = 0;
-            k->expiry_ms = sent + ttl * 1000;
-            int64_t every = ttl * 1000 / 3;
-            k->next_renew_ms = now + (every > MIN_RENEW_MS ? every : MIN_RENEW_MS);
+            etcd_renew_answered(&k->sched, now, ttl);
             etcd_response *resp = NULL;
             if (k->kind == K_ONCE || k->renewals) {
-                etcd_arena *a;
-                Etcdserverpb__LeaseKeepAliveResponse *copy = (Etcdserverpb__LeaseKeepAliveResponse *)etcd_decode_bytes(
-                    &etcdserverpb__lease_keep_alive_response__descriptor, data, len, &a, &code, &why);
-                resp = copy ? etcd_response_new_kind(ETCD_RESPONSE_LEASE_KEEP_ALIVE, &copy->base, a) : NULL;
+                /* The first taker gets the decoded answer; another kept entry of the same
+                 * lease (rare) its own copy. */
+                if (arena) {
+                    resp = etcd_response_new_kind(ETCD_RESPONSE_LEASE_KEEP_ALIVE, &r->base, arena);
+                    if (resp)
+                        arena = NULL;
+                } else {
+                    etcd_arena *a;
+                    Etcdserverpb__LeaseKeepAliveResponse *copy =
+                        (Etcdserverpb__LeaseKeepAliveResponse *)etcd_decode_bytes(
+                            &etcdserverpb__lease_keep_alive_response__descriptor, data, len, &a, &code, &why);
+                    resp = copy ? etcd_response_new_kind(ETCD_RESPONSE_LEASE_KEEP_ALIVE, &copy->base, a) : NULL;
+                }
             }
             if (k->kind == K_ONCE) {
                 if (resp)
@@ -439,6 +460,7 @@ static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *ar
         }
     }
     pthread_mutex_unlock(&l->mu);
+    etcd_arena_free(arena);
     outbox_flush(l->ctx, &o);
     return true;
 }
@@ -547,7 +569,7 @@ int64_t etcd_lease_keep_alive_expiry_ms(etcd_call *call)
     kept *k = (kept *)call;
     etcd_lease *l = k->l;
     pthread_mutex_lock(&l->mu);
-    int64_t e = k->ended ? 0 : k->expiry_ms;
+    int64_t e = k->ended ? 0 : k->sched.expiry_ms;
     pthread_mutex_unlock(&l->mu);
     return e;
 }
@@ -564,4 +586,5 @@ void etcd_lease_keeper_init(etcd_lease *l)
     l->timer.fire = lease_timer_fired;
     l->timer.heap_index = SIZE_MAX;
     l->waiter.ready = lease_ready;
+    l->uncork.run = uncork_run;
 }

@@ -15,6 +15,8 @@ struct etcd_lease {
     unsigned methods[4];            /* Lease service method index: grant, revoke, ttl, leases */
     pthread_mutex_t mu;             /* the keepalive loop's state below */
     struct etcd_stream *stream;
+    struct etcd_stream *corked;     /* the stream while this loop pass's renewals queue on it */
+    etcd_idle_task uncork;          /* runs when the loop is idle: uncorks it */
     int state;                      /* idle, connecting, open */
     etcd_timer timer;               /* reconnect: handoff, backoff, or the park's guard */
     bool timer_armed, parked;
