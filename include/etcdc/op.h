@@ -11,7 +11,9 @@
  *
  * Ownership: the caller owns every op it creates and frees it with etcd_op_free(), except an op
  * handed to etcd_txn_then() / etcd_txn_else(), which takes it over. etcd_kv_do() only reads the
- * op; it may be sent again.
+ * op; it may be sent again, from several threads at once, and an op sent many times is packed
+ * for the wire only once. A setter must not run while a send of the same op is in progress
+ * (until that etcd_kv_do() or etcd_kv_do_async() has returned).
  */
 #ifndef ETCDC_OP_H
 #define ETCDC_OP_H

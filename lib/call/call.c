@@ -197,8 +197,12 @@ etcd_code etcd_unary_async(etcd_context *ctx, const etcd_unary_req *r, etcd_call
     etcd_call_init(c, ctx, cb, user_data, handle != NULL);
     c->destroy = unary_destroy;
     init_rpc(u, ctx, r);
-    u->packed = grpc_slice_malloc(protobuf_c_message_get_packed_size(r->msg));
-    protobuf_c_message_pack(r->msg, GRPC_SLICE_START_PTR(u->packed));
+    if (r->packed) {
+        u->packed = grpc_slice_ref(*r->packed);
+    } else {
+        u->packed = grpc_slice_malloc(protobuf_c_message_get_packed_size(r->msg));
+        protobuf_c_message_pack(r->msg, GRPC_SLICE_START_PTR(u->packed));
+    }
     u->rpc.packed = &u->packed;
     u->rpc.cancel = &c->cancel;
     etcd_code rc = etcd_context_begin(ctx, err);

@@ -51,6 +51,7 @@ typedef struct etcd_unary_req {
     etcd_service_id service;
     unsigned method;                /* index in the service descriptor */
     const ProtobufCMessage *msg;    /* the request; read before the submit returns */
+    const grpc_slice *packed;       /* optional: msg already packed (async sends take a ref) */
     etcd_response_kind kind;
     int op_type;                    /* KV: the etcd_op_type, for the response's views */
     const char *what;               /* for messages: "put", "member list" */

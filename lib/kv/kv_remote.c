@@ -46,6 +46,7 @@ static etcd_code remote_do_async(etcd_kv *base, const etcd_op *op, etcd_callback
     etcd_remote_kv *kv = (etcd_remote_kv *)base;
     etcd_unary_req r;
     describe(kv, op, &r);
+    r.packed = etcd_op_packed(op);
     return etcd_unary_async(kv->ctx, &r, cb, user_data, call, err);
 }
 

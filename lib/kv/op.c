@@ -97,6 +97,7 @@ void etcd_op_borrow(etcd_op *op, etcd_op_type type, const void *key, size_t key_
                     size_t value_len)
 {
     memset(op, 0, sizeof *op);
+    op->borrowed = true;
     init_key_op(op, type, key, key_len, value, value_len, true);
 }
 
@@ -206,8 +207,37 @@ void etcd_op_free(etcd_op *op)
         break;
     }
     etcd_sticky_clear(&op->error);
+    if (atomic_load_explicit(&op->pack_state, memory_order_acquire) == 2)
+        grpc_slice_unref(op->packed);
     if (!op->txn_borrowed)
         free(op);
+}
+
+/* A setter changes the request: the packed form kept from an earlier send is stale. Setters
+ * never run while the op is being sent (the header's rule), so this needs no more care. */
+static void unpack_cache(etcd_op *op)
+{
+    if (atomic_load_explicit(&op->pack_state, memory_order_acquire) == 2)
+        grpc_slice_unref(op->packed);
+    atomic_store_explicit(&op->pack_state, 0, memory_order_release);
+}
+
+const grpc_slice *etcd_op_packed(const etcd_op *cop)
+{
+    etcd_op *op = (etcd_op *)cop; /* the cache is not part of what the op says */
+    if (op->borrowed || op->type == ETCD_OP_TXN)
+        return NULL;
+    int st = atomic_load_explicit(&op->pack_state, memory_order_acquire);
+    if (st == 2)
+        return &op->packed;
+    if (st != 0 || !atomic_compare_exchange_strong_explicit(&op->pack_state, &st, 1, memory_order_acq_rel,
+                                                            memory_order_acquire))
+        return NULL;
+    const ProtobufCMessage *m = etcd_op_message(op);
+    op->packed = grpc_slice_malloc(protobuf_c_message_get_packed_size(m));
+    protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(op->packed));
+    atomic_store_explicit(&op->pack_state, 2, memory_order_release);
+    return &op->packed;
 }
 
 etcd_op_type etcd_op_get_type(const etcd_op *op)
@@ -283,6 +313,7 @@ void etcd_op_to_request_op(etcd_op *op, Etcdserverpb__RequestOp *out)
     do {                                                                                                          \
         if (!(op))                                                                                                \
             return ETCD_E_INVALID_ARGUMENT;                                                                       \
+        unpack_cache(op);                                                                                         \
         if (!(cond))                                                                                              \
             return etcd_sticky_fail(&(op)->error, ETCD_E_INVALID_ARGUMENT, "%s does not apply to a %s op", what, \
                                     op_name(op));                                                                 \

@@ -5,7 +5,9 @@
 #ifndef ETCDC_OP_INTERNAL_H
 #define ETCDC_OP_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <grpc/slice.h>
 #include <etcdc/op.h>
 #include <etcdc/txn.h>
 
@@ -35,7 +37,12 @@ struct etcd_op {
     bool prefix;            /* range end follows the key as a prefix end */
     int64_t timeout_ms;     /* 0: client default */
     int require_leader;     /* -1: client default */
+    bool borrowed;          /* etcd_op_borrow(): one call, never cached */
     etcd_sticky error;
+    /* The request packed by its first async send, sent again as is by the next: an op that is
+     * sent many times is packed once. Cleared by every setter. */
+    atomic_int pack_state;  /* 0 none, 1 being packed, 2 `packed` is valid */
+    grpc_slice packed;
 };
 
 struct etcd_cmp {
@@ -58,6 +65,9 @@ bool etcd_txn_is_read_only(const etcd_txn *txn);
 const char *etcd_op_type_name(etcd_op_type type);
 /* The request message to send for an op. */
 const ProtobufCMessage *etcd_op_message(const etcd_op *op);
+/* The op's packed request, packed now if it is not yet; NULL when it is not kept (txns,
+ * borrowed ops, or another thread packing it right now): the caller packs its own. */
+const grpc_slice *etcd_op_packed(const etcd_op *op);
 /* A stack get / put / delete op whose request points at the caller's bytes (no copy), for the
  * one-shot calls. Release with etcd_op_borrow_release(), never etcd_op_free(); no setter may
  * be used on it. Invalid input is recorded as for the constructors. */

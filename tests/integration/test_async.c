@@ -139,6 +139,73 @@ static void test_success_exactly_once(void **state)
     tally_free(t);
 }
 
+/* One op sent many times is packed once, and a setter between sends makes the next send carry
+ * the change (a stale packed request would still ask for the one key). */
+typedef struct counted {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int ran, bad;
+    int64_t count;
+    size_t kvs;
+} counted;
+
+static void on_count(etcd_call *call, etcd_code code, etcd_response *resp, etcd_error *err, void *ud)
+{
+    (void)call;
+    counted *c = ud;
+    pthread_mutex_lock(&c->mu);
+    if (code == ETCD_OK && resp)
+        c->count = etcd_response_count(resp), c->kvs = etcd_response_kv_count(resp);
+    else
+        c->bad++;
+    c->ran++;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    etcd_response_free(resp);
+    etcd_error_free(err);
+}
+
+static int64_t send_and_count(etcd_kv *kv, const etcd_op *op, int times, size_t *kvs)
+{
+    counted c = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .count = -1};
+    etcd_error *err = NULL;
+    for (int i = 0; i < times; i++)
+        ASSERT_OK(etcd_kv_do_async(kv, op, on_count, &c, NULL, &err), err);
+    pthread_mutex_lock(&c.mu);
+    while (c.ran < times)
+        pthread_cond_wait(&c.cv, &c.mu);
+    pthread_mutex_unlock(&c.mu);
+    assert_int_equal(c.bad, 0);
+    if (kvs)
+        *kvs = c.kvs;
+    return c.count;
+}
+
+static void test_op_sent_again_after_a_setter(void **state)
+{
+    (void)state;
+    etcd_client *c = itest_client(NULL);
+    etcd_kv *kv = etcd_client_kv(c);
+    etcd_error *err = NULL;
+    etcd_response *r = NULL;
+    ASSERT_OK(etcd_kv_put(kv, "reuse/a", 7, "1", 1, &r, &err), err);
+    etcd_response_free(r);
+    ASSERT_OK(etcd_kv_put(kv, "reuse/b", 7, "2", 1, &r, &err), err);
+    etcd_response_free(r);
+    etcd_op *op = etcd_op_get("reuse/", 6);
+    size_t kvs = 0;
+    assert_int_equal(send_and_count(kv, op, 50, &kvs), 0); /* no key is exactly "reuse/" */
+    ASSERT_OK(etcd_op_with_prefix(op), NULL);
+    assert_int_equal(send_and_count(kv, op, 50, &kvs), 2);
+    assert_int_equal(kvs, 2);
+    /* count-only: the count stays, the key-values go. */
+    ASSERT_OK(etcd_op_with_count_only(op), NULL);
+    assert_int_equal(send_and_count(kv, op, 50, &kvs), 2);
+    assert_int_equal(kvs, 0);
+    etcd_op_free(op);
+    etcd_client_free(c);
+}
+
 static void test_server_error_and_submit_failure(void **state)
 {
     (void)state;
@@ -407,6 +474,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_success_exactly_once),
         cmocka_unit_test(test_server_error_and_submit_failure),
+        cmocka_unit_test(test_op_sent_again_after_a_setter),
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_cancel_from_another_thread),
         cmocka_unit_test(test_close_with_1000_in_flight),
