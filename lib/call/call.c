@@ -39,9 +39,12 @@ void etcd_delivery_run(etcd_delivery *d)
 {
     etcd_call *c = d->call;
     bool last = d->last;
+    /* Read first: a delivery without release may live in its response, which the callback may
+     * free. */
+    void (*release)(etcd_delivery *) = d->release;
     c->cb(c, d->code, d->resp, d->err, c->user_data);
-    if (d->release)
-        d->release(d);
+    if (release)
+        release(d);
     if (last) {
         etcd_context *ctx = c->ctx;
         etcd_call_unref(c);

@@ -24,7 +24,9 @@ typedef struct etcd_delivery {
     etcd_error *err;
     bool last;                      /* the call's final callback: the call ends after it */
     struct etcd_delivery *next;     /* caller-dispatch queue */
-    void (*release)(struct etcd_delivery *d);   /* frees a non-embedded delivery, or NULL */
+    /* Frees a delivery of its own, or NULL (embedded in its call, or in its response: then
+     * nothing touches it once the callback has started). */
+    void (*release)(struct etcd_delivery *d);
 } etcd_delivery;
 
 struct etcd_call {

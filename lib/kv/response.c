@@ -303,6 +303,11 @@ etcd_response *etcd_response_new_kind(etcd_response_kind kind, ProtobufCMessage 
     return r;
 }
 
+void *etcd_response_scratch(etcd_response *resp, size_t size)
+{
+    return resp->arena ? zalloc(resp->arena, size) : NULL;
+}
+
 const ProtobufCMessage *etcd_response_message(const etcd_response *resp)
 {
     return resp ? resp->msg : NULL;

@@ -29,6 +29,9 @@ etcd_response *etcd_response_new(etcd_op_type type, ProtobufCMessage *msg, etcd_
 
 /* A response of another service: the message and its header (field 1 of every etcd answer),
  * with no views. Same ownership rules as etcd_response_new(). */
+/* Zeroed memory that lives exactly as long as the response (in its arena); NULL when the
+ * response has no arena or memory ran out. */
+void *etcd_response_scratch(etcd_response *resp, size_t size);
 etcd_response *etcd_response_new_kind(etcd_response_kind kind, ProtobufCMessage *msg, etcd_arena *arena);
 /* The unpacked message behind a response, for the service that reads it. */
 const ProtobufCMessage *etcd_response_message(const etcd_response *resp);

@@ -36,6 +36,7 @@ struct kept {
     bool renewals;                  /* deliver every renewal, not only the end */
     bool ended;
     etcd_renew_sched sched;
+    int64_t armed_at;               /* when the timer is armed for; 0: not armed (fired) */
     int64_t deadline_ms;            /* K_ONCE: the call's deadline; 0: none */
     etcd_timer timer;
     etcd_timer cancel_timer;
@@ -190,11 +191,12 @@ static int64_t give_up_at(const kept *k)
     return etcd_renew_give_up_at(&k->sched);
 }
 
-static void arm(etcd_lease *l, kept *k)
+static void arm(etcd_lease *l, kept *k, int64_t now)
 {
-    int64_t when = k->kind == K_KEEP ? etcd_renew_wake_at(&k->sched) : give_up_at(k);
+    int64_t when = k->kind == K_KEEP ? etcd_renew_wake_at(&k->sched, now) : give_up_at(k);
     etcd_loop_timer_cancel(l->ctx->loop, &k->timer);
     etcd_loop_timer_add(l->ctx->loop, &k->timer, when);
+    k->armed_at = when;
 }
 
 /* Renews now if the stream is open and no renewal is overdue, then re-arms. Locked, loop thread. */
@@ -221,7 +223,7 @@ static void renew(etcd_lease *l, kept *k, outbox *o)
             break;
         }
     }
-    arm(l, k);
+    arm(l, k, now);
 }
 
 static void kept_timer_fired(etcd_timer *t)
@@ -230,6 +232,7 @@ static void kept_timer_fired(etcd_timer *t)
     etcd_lease *l = k->l;
     outbox o = {0};
     pthread_mutex_lock(&l->mu);
+    k->armed_at = 0; /* fired */
     if (!k->ended)
         renew(l, k, &o);
     pthread_mutex_unlock(&l->mu);
@@ -445,18 +448,23 @@ static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *ar
                 continue;
             }
             if (resp) {
-                etcd_delivery *d = calloc(1, sizeof *d);
+                /* In the answer's own memory: one allocation per answer, not two. */
+                etcd_delivery *d = etcd_response_scratch(resp, sizeof *d);
+                if (!d && (d = calloc(1, sizeof *d)) != NULL)
+                    d->release = free_delivery;
                 if (d) {
                     d->call = &k->base;
                     d->code = ETCD_OK;
                     d->resp = resp;
-                    d->release = free_delivery;
                     outbox_add(&o, d);
                 } else {
                     etcd_response_free(resp);
                 }
             }
-            arm(l, k);
+            /* Armed for when the renewal was expected: moved only when it must come earlier. */
+            int64_t want = etcd_renew_wake_at(&k->sched, now);
+            if (!k->armed_at || k->armed_at > want)
+                arm(l, k, now);
         }
     }
     pthread_mutex_unlock(&l->mu);

@@ -21,10 +21,17 @@ int64_t etcd_renew_give_up_at(const etcd_renew_sched *s)
     return s->first_sent_ms ? s->first_sent_ms + ETCD_RENEW_FIRST_ANSWER_MS : ETCD_RENEW_NEVER_MS;
 }
 
-int64_t etcd_renew_wake_at(const etcd_renew_sched *s)
+int64_t etcd_renew_wake_at(const etcd_renew_sched *s, int64_t now)
 {
-    int64_t give_up = etcd_renew_give_up_at(s);
-    return s->next_renew_ms && s->next_renew_ms < give_up ? s->next_renew_ms : give_up;
+    int64_t at = etcd_renew_give_up_at(s);
+    if (s->next_renew_ms && s->next_renew_ms < at)
+        at = s->next_renew_ms;
+    if (!s->next_renew_ms && s->pending_since_ms && s->ttl_s > 0) {
+        int64_t expected = etcd_renew_next_ms(s->pending_since_ms, s->ttl_s);
+        if (expected > now && expected < at)
+            at = expected;
+    }
+    return at;
 }
 
 bool etcd_renew_due(const etcd_renew_sched *s, int64_t now)

@@ -46,8 +46,11 @@ bool etcd_renew_due(const etcd_renew_sched *s, int64_t now);
 void etcd_renew_sent(etcd_renew_sched *s, int64_t now);
 /* The server answered with ttl_s > 0 at `now`. Ignored once lost. */
 void etcd_renew_answered(etcd_renew_sched *s, int64_t now, int64_t ttl_s);
-/* When the timer must fire next: the next renewal or the give-up time, whichever is first. */
-int64_t etcd_renew_wake_at(const etcd_renew_sched *s);
+/* When the timer must fire next, after `now`: the next renewal, or the give-up time, whichever
+ * is first. While a renewal is unanswered the next one is expected a period after it was sent:
+ * armed for then, the timer need not move when the answer comes (answers are the common case;
+ * an answer that schedules later makes the timer fire once for nothing). */
+int64_t etcd_renew_wake_at(const etcd_renew_sched *s, int64_t now);
 /* When the lease must be given up if no answer comes. */
 int64_t etcd_renew_give_up_at(const etcd_renew_sched *s);
 /* The next renewal after an answer at `now` granting ttl_s: on the grid, after `now`. */

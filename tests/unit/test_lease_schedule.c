@@ -20,7 +20,7 @@ static void test_first_renewal_goes_at_once(void **state)
     assert_int_equal(tick(&s, 1000), ETCD_RENEW_SEND);
     /* Unanswered: not sent again at once, and given up after the first-answer allowance. */
     assert_int_equal(tick(&s, 1001), ETCD_RENEW_WAIT);
-    assert_int_equal(etcd_renew_wake_at(&s), 1000 + ETCD_RENEW_FIRST_ANSWER_MS);
+    assert_int_equal(etcd_renew_wake_at(&s, 1001), 1000 + ETCD_RENEW_FIRST_ANSWER_MS);
 }
 
 static void test_renewed_at_a_third_of_the_ttl_on_the_grid(void **state)
@@ -60,7 +60,7 @@ static void test_answer_sets_expiry_from_the_send_time(void **state)
     assert_int_equal(s.expiry_ms, 1000 + 9000);
     assert_int_equal(s.ttl_s, 9);
     assert_int_equal(s.pending_since_ms, 0);
-    assert_int_equal(etcd_renew_wake_at(&s), etcd_renew_next_ms(1200, 9));
+    assert_int_equal(etcd_renew_wake_at(&s, 1200), etcd_renew_next_ms(1200, 9));
     /* Before the renewal is due the timer does nothing. */
     assert_int_equal(tick(&s, 2000), ETCD_RENEW_WAIT);
     assert_int_equal(tick(&s, s.next_renew_ms), ETCD_RENEW_SEND);
@@ -91,7 +91,7 @@ static void test_lost_once_when_the_ttl_runs_out_unanswered(void **state)
     int64_t due = s.next_renew_ms;
     /* The stream is down: a due renewal cannot go; the lease waits for its expiry. */
     assert_int_equal(etcd_renew_on_timer(&s, due, false), ETCD_RENEW_WAIT);
-    assert_int_equal(etcd_renew_wake_at(&s), 100 + 5000);
+    assert_int_equal(etcd_renew_wake_at(&s, due), 100 + 5000);
     assert_int_equal(etcd_renew_on_timer(&s, 100 + 4999, false), ETCD_RENEW_WAIT);
     assert_int_equal(etcd_renew_on_timer(&s, 100 + 5000, true), ETCD_RENEW_LOST);
     /* Exactly once, and never renewed after, even by a late answer. */
@@ -112,8 +112,35 @@ static void test_sent_but_unanswered_is_lost_at_expiry_not_renewed_past_it(void 
     int64_t due = s.next_renew_ms;
     assert_int_equal(tick(&s, due), ETCD_RENEW_SEND);
     /* That renewal is never answered: the expiry of the last answer still counts. */
-    assert_int_equal(etcd_renew_wake_at(&s), 3001);
+    int64_t expected = etcd_renew_next_ms(due, 3);
+    assert_int_equal(etcd_renew_wake_at(&s, due), expected);
+    assert_int_equal(tick(&s, expected), ETCD_RENEW_WAIT);
+    assert_int_equal(etcd_renew_wake_at(&s, expected), 3001);
     assert_int_equal(tick(&s, 3001), ETCD_RENEW_LOST);
+}
+
+static void test_armed_for_the_expected_renewal_while_unanswered(void **state)
+{
+    (void)state;
+    etcd_renew_sched s = {0};
+    tick(&s, 1);
+    etcd_renew_answered(&s, 2, 9);
+    int64_t due = s.next_renew_ms;
+    assert_int_equal(tick(&s, due), ETCD_RENEW_SEND);
+    /* Unanswered: armed for a period after the send, where the answer will put the renewal. */
+    int64_t expected = etcd_renew_next_ms(due, 9);
+    assert_int_equal(etcd_renew_wake_at(&s, due), expected);
+    etcd_renew_answered(&s, due + 30, 9);
+    assert_true(etcd_renew_wake_at(&s, due + 30) >= expected);
+    /* Still unanswered at the expected time: nothing to send; wait for the expiry. */
+    etcd_renew_sched t = {0};
+    tick(&t, 1);
+    etcd_renew_answered(&t, 2, 9);
+    due = t.next_renew_ms;
+    tick(&t, due);
+    expected = etcd_renew_next_ms(due, 9);
+    assert_int_equal(tick(&t, expected), ETCD_RENEW_WAIT);
+    assert_int_equal(etcd_renew_wake_at(&t, expected), 1 + 9000);
 }
 
 static void test_unanswered_renewal_is_sent_again_after_a_while(void **state)
@@ -153,6 +180,7 @@ int main(void)
         cmocka_unit_test(test_ttl_change_moves_the_schedule),
         cmocka_unit_test(test_lost_once_when_the_ttl_runs_out_unanswered),
         cmocka_unit_test(test_sent_but_unanswered_is_lost_at_expiry_not_renewed_past_it),
+        cmocka_unit_test(test_armed_for_the_expected_renewal_while_unanswered),
         cmocka_unit_test(test_unanswered_renewal_is_sent_again_after_a_while),
         cmocka_unit_test(test_huge_ttl_does_not_overflow),
     };
