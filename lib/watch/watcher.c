@@ -13,8 +13,8 @@
 #include "error/error_internal.h"
 #include "kv/response_internal.h"
 #include "resume.h"
-#include "transport/decode.h"
 #include "transport/stream.h"
+#include "watch_decode.h"
 #include "watch_internal.h"
 
 static const char watch_path[] = "/etcdserverpb.Watch/Watch";
@@ -631,9 +631,7 @@ static void deliver_flag_batch(watch *wt, const uint8_t *data, size_t len, bool 
     etcd_arena *arena;
     etcd_code code;
     const char *why;
-    Etcdserverpb__WatchResponse *r =
-        (Etcdserverpb__WatchResponse *)etcd_decode_bytes(&etcdserverpb__watch_response__descriptor, data, len, &arena,
-                                                         &code, &why);
+    Etcdserverpb__WatchResponse *r = etcd_watch_decode(data, len, &arena, &code, &why);
     if (!r)
         return;
     etcd_watch_batch b = {.watch_id = wt->id, .created = created, .progress = !created};
@@ -649,9 +647,7 @@ static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *ar
     etcd_arena *arena;
     etcd_code code;
     const char *why;
-    Etcdserverpb__WatchResponse *r =
-        (Etcdserverpb__WatchResponse *)etcd_decode_bytes(&etcdserverpb__watch_response__descriptor, data, len, &arena,
-                                                         &code, &why);
+    Etcdserverpb__WatchResponse *r = etcd_watch_decode(data, len, &arena, &code, &why);
     if (!r) {
         /* An answer we cannot read could hide events: drop the stream; the resume replays. */
         etcd_stream_cancel(s);
