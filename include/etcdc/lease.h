@@ -17,6 +17,8 @@
  *
  * Keepalive: etcd_lease_keep_alive() renews a lease automatically at a third of its last granted
  * TTL, as clientv3 does, over one LeaseKeepAlive stream per client that serves every kept lease.
+ * Renewals are rounded down to a grid of a quarter of that period (at most 500 ms), so that
+ * leases answered close together are renewed together, in one write.
  * When the stream fails it is reopened on another connected member, with backoff, and every kept
  * lease is renewed at once on it. The callback runs (if asked, with etcd_lease_keep_alive_opts)
  * for each renewal with a response of kind ETCD_RESPONSE_LEASE_KEEP_ALIVE, and exactly once at
