@@ -4,6 +4,7 @@
  * on the caller's thread (also from etcd_client_free()), a call waiting for a connection costs
  * no CPU, and txn and delete work async. Also every config setter's range checks.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -188,19 +189,26 @@ static void test_caller_dispatch_runs_in_free(void **state)
         struct timespec ts = {0, 10 * 1000 * 1000}; /* polling a condition */
         nanosleep(&ts, NULL);
     }
+    /* Applied is not yet answered: wait until at least one answer waits for dispatch. */
+    struct pollfd pfd = {.fd = etcd_client_fd(c), .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, 30000), 1);
     pthread_mutex_lock(&t.mu);
     assert_int_equal(t.ran, 0);
     pthread_mutex_unlock(&t.mu);
     atomic_store(&t.in_free, true);
     etcd_client_free(c);
     atomic_store(&t.in_free, false);
-    /* All ran inside free, on this thread, each once, each with its answer. */
+    /* All ran inside free, on this thread, each once: an answered put with its answer, one
+     * whose answer had not come in yet as "outcome unknown" (it was applied). */
     assert_int_equal(t.ran, N);
     assert_int_equal(t.outside_free, 0);
     assert_false(t.wrong_thread);
-    assert_int_equal(t.by_code_ok, N);
-    for (int i = 0; i < N; i++)
+    assert_true(t.by_code_ok >= 1);
+    for (int i = 0; i < N; i++) {
         assert_int_equal(atomic_load(&slots[i].runs), 1);
+        if (slots[i].code != ETCD_OK && slots[i].code != ETCD_E_OUTCOME_UNKNOWN)
+            fail_msg("put %d ended with %s", i, etcd_code_name(slots[i].code));
+    }
     tally_destroy(&t);
 }
 
