@@ -1,6 +1,8 @@
 /* Checked unpacking into an arena. */
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/slice.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "decode.h"
 #include "rpc/depth.h"
@@ -56,6 +58,49 @@ bool etcd_byte_buffer_bytes(grpc_byte_buffer *bb, grpc_slice *hold, const uint8_
     *data = GRPC_SLICE_START_PTR(*hold);
     *len = GRPC_SLICE_LENGTH(*hold);
     return true;
+}
+
+/* Kept between messages up to this size; a larger one is freed after its message. */
+#define FLAT_KEEP (4u << 20)
+
+bool etcd_byte_buffer_flatten(grpc_byte_buffer *bb, etcd_flat *flat, grpc_slice *hold, const uint8_t **data,
+                              size_t *len)
+{
+    if (bb->type != GRPC_BB_RAW || bb->data.raw.compression != GRPC_COMPRESS_NONE ||
+        bb->data.raw.slice_buffer.count == 1)
+        return etcd_byte_buffer_bytes(bb, hold, data, len);
+    const grpc_slice_buffer *sb = &bb->data.raw.slice_buffer;
+    size_t n = sb->length;
+    if (n > flat->cap) {
+        uint8_t *nb = realloc(flat->buf, n);
+        if (!nb)
+            return false;
+        flat->buf = nb;
+        flat->cap = n;
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < sb->count; i++) {
+        size_t sl = GRPC_SLICE_LENGTH(sb->slices[i]);
+        memcpy(flat->buf + at, GRPC_SLICE_START_PTR(sb->slices[i]), sl);
+        at += sl;
+    }
+    *hold = grpc_empty_slice();
+    *data = flat->buf;
+    *len = at;
+    return true;
+}
+
+void etcd_flat_trim(etcd_flat *flat)
+{
+    if (flat->cap > FLAT_KEEP)
+        etcd_flat_free(flat);
+}
+
+void etcd_flat_free(etcd_flat *flat)
+{
+    free(flat->buf);
+    flat->buf = NULL;
+    flat->cap = 0;
 }
 
 ProtobufCMessage *etcd_decode(const ProtobufCMessageDescriptor *d, grpc_byte_buffer *bb, etcd_arena **arena,

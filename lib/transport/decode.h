@@ -26,4 +26,20 @@ ProtobufCMessage *etcd_decode_bytes(const ProtobufCMessageDescriptor *d, const u
  * keeps them alive: unref it when done. False when bb cannot be read. */
 bool etcd_byte_buffer_bytes(grpc_byte_buffer *bb, grpc_slice *hold, const uint8_t **data, size_t *len);
 
+/* A buffer a stream keeps for the messages that arrive in several slices, so that each such
+ * message is not a fresh allocation of its size (for large messages glibc maps and unmaps
+ * them, and the pages fault in again every time). */
+typedef struct etcd_flat {
+    uint8_t *buf;
+    size_t cap;
+} etcd_flat;
+
+/* As etcd_byte_buffer_bytes, but a message in several uncompressed slices is copied into flat
+ * (grown as needed) instead of a new slice; *hold is then an empty slice. */
+bool etcd_byte_buffer_flatten(grpc_byte_buffer *bb, etcd_flat *flat, grpc_slice *hold, const uint8_t **data,
+                              size_t *len);
+/* Called after each message: drops a buffer grown past what is worth keeping. */
+void etcd_flat_trim(etcd_flat *flat);
+void etcd_flat_free(etcd_flat *flat);
+
 #endif

@@ -35,6 +35,7 @@ struct etcd_stream {
     size_t queued_bytes;
 
     grpc_byte_buffer *send_bb, *recv_bb;
+    etcd_flat flat;             /* messages in several slices are put together here */
     grpc_metadata md[1];
     size_t n_md;
     grpc_metadata_array init_md, trailing_md;
@@ -55,6 +56,7 @@ static void stream_free(etcd_stream *s)
     grpc_metadata_array_destroy(&s->init_md);
     grpc_metadata_array_destroy(&s->trailing_md);
     grpc_slice_unref(s->details);
+    etcd_flat_free(&s->flat);
     if (s->tracked.call)
         grpc_call_unref(s->tracked.call);
     etcd_endpoint_unref(s->ep);
@@ -189,9 +191,11 @@ static void recv_done(etcd_tag *tag, bool ok)
         grpc_slice hold;
         const uint8_t *data;
         size_t len;
-        if (etcd_byte_buffer_bytes(bb, &hold, &data, &len)) {
+        /* One receive at a time: the flat buffer is this message's alone. */
+        if (etcd_byte_buffer_flatten(bb, &s->flat, &hold, &data, &len)) {
             more = s->h->on_message(s, data, len, s->arg);
             grpc_slice_unref(hold);
+            etcd_flat_trim(&s->flat);
         }
     }
     if (bb)

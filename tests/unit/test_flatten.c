@@ -1,0 +1,103 @@
+/* Messages that arrive in several slices are put together in the stream's own buffer
+ * (lib/transport/decode.c), reused from message to message and dropped when it grew large. */
+#include <stdlib.h>
+
+#include "unit.h"
+
+#include "transport/decode.h"
+
+/* Parts longer than gRPC's inline slices, which a slice buffer would merge into one. */
+static grpc_byte_buffer *buffer_of(const char *const *parts, size_t n)
+{
+    grpc_slice s[8];
+    for (size_t i = 0; i < n; i++)
+        s[i] = grpc_slice_from_copied_string(parts[i]);
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(s, n);
+    for (size_t i = 0; i < n; i++)
+        grpc_slice_unref(s[i]);
+    return bb;
+}
+
+static void test_slices_are_put_together_in_the_kept_buffer(void **state)
+{
+    (void)state;
+    etcd_flat flat = {0};
+    const char *parts[] = {"a watch response of many events, ", "which the server sent in frames, ",
+                           "arrives in three slices"};
+    grpc_byte_buffer *bb = buffer_of(parts, 3);
+    grpc_slice hold;
+    const uint8_t *data;
+    size_t len;
+    assert_true(etcd_byte_buffer_flatten(bb, &flat, &hold, &data, &len));
+    const char *whole = "a watch response of many events, which the server sent in frames, arrives in three slices";
+    assert_int_equal(len, strlen(whole));
+    assert_memory_equal(data, whole, len);
+    assert_ptr_equal(data, flat.buf);
+    grpc_slice_unref(hold);
+    grpc_byte_buffer_destroy(bb);
+    /* The next message reuses the buffer. */
+    uint8_t *kept = flat.buf;
+    const char *two[] = {"0123456789abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"};
+    bb = buffer_of(two, 2);
+    assert_true(etcd_byte_buffer_flatten(bb, &flat, &hold, &data, &len));
+    assert_ptr_equal(flat.buf, kept);
+    assert_int_equal(len, 72);
+    assert_memory_equal(data, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 72);
+    grpc_slice_unref(hold);
+    grpc_byte_buffer_destroy(bb);
+    etcd_flat_trim(&flat);
+    assert_ptr_equal(flat.buf, kept); /* small: kept */
+    etcd_flat_free(&flat);
+    assert_null(flat.buf);
+}
+
+static void test_one_slice_is_read_in_place(void **state)
+{
+    (void)state;
+    etcd_flat flat = {0};
+    const char *one[] = {"a single slice, long enough not to be inlined"};
+    grpc_byte_buffer *bb = buffer_of(one, 1);
+    grpc_slice hold;
+    const uint8_t *data;
+    size_t len;
+    assert_true(etcd_byte_buffer_flatten(bb, &flat, &hold, &data, &len));
+    assert_null(flat.buf);
+    assert_ptr_equal(data, GRPC_SLICE_START_PTR(hold));
+    assert_memory_equal(data, "a single slice", 14);
+    grpc_slice_unref(hold);
+    grpc_byte_buffer_destroy(bb);
+}
+
+static void test_a_large_buffer_is_dropped_after_its_message(void **state)
+{
+    (void)state;
+    etcd_flat flat = {0};
+    size_t half = 3u << 20;
+    char *big = malloc(half + 1);
+    memset(big, 'x', half);
+    big[half] = '\0';
+    const char *parts[] = {big, big};
+    grpc_byte_buffer *bb = buffer_of(parts, 2);
+    grpc_slice hold;
+    const uint8_t *data;
+    size_t len;
+    assert_true(etcd_byte_buffer_flatten(bb, &flat, &hold, &data, &len));
+    assert_int_equal(len, 2 * half);
+    assert_int_equal(data[2 * half - 1], 'x');
+    grpc_slice_unref(hold);
+    grpc_byte_buffer_destroy(bb);
+    etcd_flat_trim(&flat);
+    assert_null(flat.buf);
+    assert_int_equal(flat.cap, 0);
+    free(big);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slices_are_put_together_in_the_kept_buffer),
+        cmocka_unit_test(test_one_slice_is_read_in_place),
+        cmocka_unit_test(test_a_large_buffer_is_dropped_after_its_message),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
