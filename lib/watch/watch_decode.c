@@ -65,9 +65,19 @@ static bool rd_bytes(rd *r, ProtobufCBinaryData *b)
             return false;                                                                                     \
     } while (0)
 
+/* Copied by assignment: the generated init functions are calls, once per event. */
+static const Mvccpb__KeyValue kv_init = MVCCPB__KEY_VALUE__INIT;
+static const Mvccpb__Event event_init = MVCCPB__EVENT__INIT;
+
+/* An event and its key-value, the common case, in one piece of the arena. */
+typedef struct event_kv {
+    Mvccpb__Event ev;
+    Mvccpb__KeyValue kv;
+} event_kv;
+
 static bool read_kv(rd r, Mvccpb__KeyValue *kv)
 {
-    mvccpb__key_value__init(kv);
+    *kv = kv_init;
     while (r.p < r.end) {
         uint32_t f;
         unsigned w;
@@ -102,9 +112,11 @@ static bool read_kv(rd r, Mvccpb__KeyValue *kv)
     return true;
 }
 
-static bool read_event(rd r, Mvccpb__Event *ev, etcd_arena *a)
+static bool read_event(rd r, event_kv *ek, etcd_arena *a)
 {
-    mvccpb__event__init(ev);
+    Mvccpb__Event *ev = &ek->ev;
+    *ev = event_init;
+    bool own_used = false;
     while (r.p < r.end) {
         uint32_t f;
         unsigned w;
@@ -125,7 +137,12 @@ static bool read_event(rd r, Mvccpb__Event *ev, etcd_arena *a)
             Mvccpb__KeyValue **slot = f == 2 ? &ev->kv : &ev->prev_kv;
             if (*slot || !rd_len(&r, &sub)) /* twice: protobuf merges them */
                 return false;
-            *slot = etcd_arena_alloc(a, sizeof **slot);
+            if (!own_used) {
+                *slot = &ek->kv;
+                own_used = true;
+            } else {
+                *slot = etcd_arena_alloc(a, sizeof **slot);
+            }
             if (!*slot || !read_kv(sub, *slot))
                 return false;
             break;
@@ -234,10 +251,10 @@ static bool read_response(rd r, Etcdserverpb__WatchResponse *m, size_t n_events,
         } else if (f == 11) {
             if (m->n_events == n_events)
                 return false;
-            Mvccpb__Event *ev = etcd_arena_alloc(a, sizeof *ev);
-            if (!ev || !read_event(sub, ev, a))
+            event_kv *ek = etcd_arena_alloc(a, sizeof *ek);
+            if (!ek || !read_event(sub, ek, a))
                 return false;
-            m->events[m->n_events++] = ev;
+            m->events[m->n_events++] = &ek->ev;
         } else {
             return false;
         }
@@ -252,7 +269,7 @@ Etcdserverpb__WatchResponse *etcd_watch_decode_direct(const uint8_t *data, size_
     if (!count_events((rd){data, data + len}, &n_events))
         return NULL;
     /* Room for the copy, the structs of every event with one key-value, and the rest. */
-    size_t per = sizeof(Mvccpb__Event) + sizeof(Mvccpb__KeyValue) + sizeof(Mvccpb__Event *) + 32;
+    size_t per = sizeof(event_kv) + sizeof(Mvccpb__Event *) + 16;
     etcd_arena *a = etcd_arena_new(len + n_events * per + 256);
     if (!a)
         return NULL;
