@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "call/call.h"
+#include "call/id_table.h"
+#include "call/outbox.h"
 #include "error/error_internal.h"
 #include "kv/response_internal.h"
 #include "lease_internal.h"
@@ -32,7 +34,7 @@ struct kept {
     etcd_call base;                 /* first: the handle is the kept lease */
     etcd_lease *l;
     kkind kind;
-    int64_t id;
+    etcd_id_link link;              /* in the table, by lease ID */
     bool renewals;                  /* deliver every renewal, not only the end */
     bool ended;
     etcd_renew_sched sched;
@@ -42,36 +44,16 @@ struct kept {
     etcd_timer cancel_timer;
     atomic_bool cancel_armed;       /* armed once, however often cancelled */
     atomic_bool registered;         /* in the table: a cancel may be moved to the loop now */
-    kept *hnext;
 };
 
-typedef struct outbox {
-    etcd_delivery *head, *tail;
-} outbox;
+#define KEPT_OF(e) ((kept *)((char *)(e) - offsetof(kept, link)))
 
-static void outbox_add(outbox *o, etcd_delivery *d)
+/* A renew-once's end only wakes the sync call waiting for it: it runs where it is found, since
+ * the thread that would dispatch it (the stream thread, or the caller in caller dispatch) may
+ * be the one that waits. */
+static bool run_here(const etcd_delivery *d)
 {
-    d->next = NULL;
-    if (o->tail)
-        o->tail->next = d;
-    else
-        o->head = d;
-    o->tail = d;
-}
-
-static void outbox_flush(etcd_context *ctx, outbox *o)
-{
-    etcd_delivery *d = o->head;
-    o->head = o->tail = NULL;
-    while (d) {
-        etcd_delivery *next = d->next;
-        /* A renew-once's end only wakes the sync call waiting for it: run it here, since the
-         * thread that would dispatch it (the stream thread, or the caller in caller dispatch)
-         * may be the one that waits. */
-        if (((kept *)d->call)->kind == K_ONCE || !etcd_context_deliver_stream(ctx, d))
-            etcd_delivery_run(d);
-        d = next;
-    }
+    return ((const kept *)d->call)->kind == K_ONCE;
 }
 
 static void free_delivery(etcd_delivery *d)
@@ -79,53 +61,9 @@ static void free_delivery(etcd_delivery *d)
     free(d);
 }
 
-/* ---- the table ---- */
-
-static size_t bucket(const etcd_lease *l, int64_t id)
-{
-    return (size_t)((uint64_t)id * 0x9e3779b97f4a7c15u >> 32) & (l->nbuckets - 1);
-}
-
-static bool table_add(etcd_lease *l, kept *k)
-{
-    if (l->count + 1 > l->nbuckets) {
-        size_t nb = l->nbuckets ? l->nbuckets * 2 : 64;
-        kept **t = calloc(nb, sizeof *t);
-        if (!t)
-            return false;
-        size_t old = l->nbuckets;
-        kept **ot = l->table;
-        l->table = t;
-        l->nbuckets = nb;
-        for (size_t i = 0; i < old; i++)
-            for (kept *x = ot[i], *next; x; x = next) {
-                next = x->hnext;
-                size_t b = bucket(l, x->id);
-                x->hnext = t[b];
-                t[b] = x;
-            }
-        free(ot);
-    }
-    size_t b = bucket(l, k->id);
-    k->hnext = l->table[b];
-    l->table[b] = k;
-    l->count++;
-    return true;
-}
-
-static void table_remove(etcd_lease *l, kept *k)
-{
-    for (kept **p = &l->table[bucket(l, k->id)]; *p; p = &(*p)->hnext)
-        if (*p == k) {
-            *p = k->hnext;
-            l->count--;
-            return;
-        }
-}
-
 /* ---- ending ---- */
 
-static void end_kept(kept *k, etcd_code code, etcd_response *resp, const char *why, outbox *o)
+static void end_kept(kept *k, etcd_code code, etcd_response *resp, const char *why, etcd_outbox *o)
 {
     if (k->ended)
         return;
@@ -134,19 +72,19 @@ static void end_kept(kept *k, etcd_code code, etcd_response *resp, const char *w
     etcd_cancel_clear_hook(&k->base.cancel);
     etcd_loop_timer_cancel(l->ctx->loop, &k->timer);
     etcd_loop_timer_cancel(l->ctx->loop, &k->cancel_timer);
-    table_remove(l, k);
+    etcd_id_table_remove(&l->kept, &k->link);
     k->base.final.code = code;
     k->base.final.resp = resp;
     k->base.final.err = code == ETCD_OK ? NULL
                                         : etcd_error_new_call(code, code, -1, why, NULL,
                                                               k->kind == K_KEEP ? "lease keep-alive" : "lease keep-alive-once");
-    outbox_add(o, &k->base.final);
+    etcd_outbox_add(o, &k->base.final);
 }
 
-static void lost(kept *k, outbox *o)
+static void lost(kept *k, etcd_outbox *o)
 {
     char why[128];
-    snprintf(why, sizeof why, "lease %lld: no renewal was answered before its TTL ran out", (long long)k->id);
+    snprintf(why, sizeof why, "lease %lld: no renewal was answered before its TTL ran out", (long long)k->link.id);
     end_kept(k, ETCD_E_LEASE_LOST, NULL, why, o);
 }
 
@@ -168,7 +106,7 @@ static void uncork_run(etcd_idle_task *t)
 static bool send_renew(etcd_lease *l, kept *k, int64_t now)
 {
     Etcdserverpb__LeaseKeepAliveRequest req = ETCDSERVERPB__LEASE_KEEP_ALIVE_REQUEST__INIT;
-    req.id = k->id;
+    req.id = k->link.id;
     size_t n = protobuf_c_message_get_packed_size(&req.base);
     grpc_slice sl = grpc_slice_malloc(n);
     protobuf_c_message_pack(&req.base, GRPC_SLICE_START_PTR(sl));
@@ -200,7 +138,7 @@ static void arm(etcd_lease *l, kept *k, int64_t now)
 }
 
 /* Renews now if the stream is open and no renewal is overdue, then re-arms. Locked, loop thread. */
-static void renew(etcd_lease *l, kept *k, outbox *o)
+static void renew(etcd_lease *l, kept *k, etcd_outbox *o)
 {
     int64_t now = etcd_now_ms();
     bool open = l->state == L_OPEN;
@@ -230,18 +168,18 @@ static void kept_timer_fired(etcd_timer *t)
 {
     kept *k = (kept *)((char *)t - offsetof(kept, timer));
     etcd_lease *l = k->l;
-    outbox o = {0};
+    etcd_outbox o = {0};
     pthread_mutex_lock(&l->mu);
     k->armed_at = 0; /* fired */
     if (!k->ended)
         renew(l, k, &o);
     pthread_mutex_unlock(&l->mu);
-    outbox_flush(l->ctx, &o);
+    etcd_outbox_flush(l->ctx, &o, run_here);
 }
 
 /* ---- the stream ---- */
 
-static void lease_connect(etcd_lease *l, outbox *o);
+static void lease_connect(etcd_lease *l, etcd_outbox *o);
 
 static void arm_lease_timer(etcd_lease *l, int64_t when_ms)
 {
@@ -253,7 +191,7 @@ static void arm_lease_timer(etcd_lease *l, int64_t when_ms)
 static void lease_timer_fired(etcd_timer *t)
 {
     etcd_lease *l = (etcd_lease *)((char *)t - offsetof(etcd_lease, timer));
-    outbox o = {0};
+    etcd_outbox o = {0};
     pthread_mutex_lock(&l->mu);
     l->timer_armed = false;
     if (l->parked) {
@@ -263,26 +201,25 @@ static void lease_timer_fired(etcd_timer *t)
     if (l->state == L_CONNECTING)
         lease_connect(l, &o);
     pthread_mutex_unlock(&l->mu);
-    outbox_flush(l->ctx, &o);
+    etcd_outbox_flush(l->ctx, &o, run_here);
 }
 
 static void lease_ready(etcd_ready_waiter *w)
 {
     etcd_lease *l = (etcd_lease *)((char *)w - offsetof(etcd_lease, waiter));
-    outbox o = {0};
+    etcd_outbox o = {0};
     pthread_mutex_lock(&l->mu);
     l->parked = false;
     if (l->state == L_CONNECTING)
         lease_connect(l, &o);
     pthread_mutex_unlock(&l->mu);
-    outbox_flush(l->ctx, &o);
+    etcd_outbox_flush(l->ctx, &o, run_here);
 }
 
-static void end_all(etcd_lease *l, etcd_code code, const char *why, outbox *o)
+static void end_all(etcd_lease *l, etcd_code code, const char *why, etcd_outbox *o)
 {
-    for (size_t b = 0; b < l->nbuckets; b++)
-        while (l->table[b])
-            end_kept(l->table[b], code, NULL, why, o);
+    for (etcd_id_link *e; (e = etcd_id_table_any(&l->kept)) != NULL;)
+        end_kept(KEPT_OF(e), code, NULL, why, o);
     l->state = L_IDLE;
 }
 
@@ -290,14 +227,14 @@ static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *ar
 static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg);
 static const etcd_stream_handler handler = {on_message, on_end};
 
-static void lease_connect(etcd_lease *l, outbox *o)
+static void lease_connect(etcd_lease *l, etcd_outbox *o)
 {
     etcd_context *ctx = l->ctx;
     if (etcd_transport_closing(ctx->transport)) {
         end_all(l, ETCD_E_CANCELLED, "the client is closing", o);
         return;
     }
-    if (l->count == 0) {
+    if (l->kept.count == 0) {
         l->state = L_IDLE;
         return;
     }
@@ -337,9 +274,8 @@ static void lease_connect(etcd_lease *l, outbox *o)
     l->state = L_OPEN;
     /* A new stream renews every kept lease at once, in one write. */
     int64_t now = etcd_now_ms();
-    for (size_t b = 0; b < l->nbuckets; b++)
-        for (kept *k = l->table[b]; k; k = k->hnext)
-            send_renew(l, k, now);
+    ETCD_ID_TABLE_EACH(&l->kept, e)
+        send_renew(l, KEPT_OF(e), now);
 }
 
 static void kick(etcd_lease *l)
@@ -366,7 +302,7 @@ static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg)
     (void)st;
     etcd_lease *l = arg;
     etcd_context *ctx = l->ctx;
-    outbox o = {0};
+    etcd_outbox o = {0};
     pthread_mutex_lock(&l->mu);
     if (l->corked == s) {
         etcd_stream_uncork(s);
@@ -378,7 +314,7 @@ static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg)
         l->last = etcd_endpoint_ref(etcd_stream_endpoint(s));
         if (etcd_transport_closing(l->ctx->transport)) {
             end_all(l, ETCD_E_CANCELLED, "the client is closing", &o);
-        } else if (l->count == 0) {
+        } else if (l->kept.count == 0) {
             l->state = L_IDLE;
         } else {
             /* Kept leases keep their expiry: a stream that is down renews nothing. */
@@ -389,7 +325,7 @@ static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg)
     }
     pthread_mutex_unlock(&l->mu);
     etcd_stream_unref(s);
-    outbox_flush(ctx, &o);
+    etcd_outbox_flush(ctx, &o, run_here);
     /* The stream's hold, last: once it is gone the client may be destroyed. */
     etcd_context_end(ctx);
 }
@@ -407,15 +343,15 @@ static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *ar
         return false;
     }
     int64_t id = r->id, ttl = r->ttl;
-    outbox o = {0};
+    etcd_outbox o = {0};
     pthread_mutex_lock(&l->mu);
-    if (l->stream == s && l->nbuckets) {
+    if (l->stream == s) {
         l->failures = 0;
         int64_t now = etcd_now_ms();
-        kept *k = l->table[bucket(l, id)], *next;
-        for (; k; k = next) {
-            next = k->hnext;
-            if (k->id != id || k->ended)
+        for (etcd_id_link *e = etcd_id_table_find(&l->kept, id), *next; e; e = next) {
+            next = etcd_id_table_find_next(e);
+            kept *k = KEPT_OF(e);
+            if (k->ended)
                 continue;
             if (ttl <= 0) {
                 char msg[96];
@@ -456,7 +392,7 @@ static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *ar
                     d->call = &k->base;
                     d->code = ETCD_OK;
                     d->resp = resp;
-                    outbox_add(&o, d);
+                    etcd_outbox_add(&o, d);
                 } else {
                     etcd_response_free(resp);
                 }
@@ -469,7 +405,7 @@ static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *ar
     }
     pthread_mutex_unlock(&l->mu);
     etcd_arena_free(arena);
-    outbox_flush(l->ctx, &o);
+    etcd_outbox_flush(l->ctx, &o, run_here);
     return true;
 }
 
@@ -479,11 +415,11 @@ static void cancel_fired(etcd_timer *t)
 {
     kept *k = (kept *)((char *)t - offsetof(kept, cancel_timer));
     etcd_lease *l = k->l;
-    outbox o = {0};
+    etcd_outbox o = {0};
     pthread_mutex_lock(&l->mu);
     end_kept(k, ETCD_E_CANCELLED, NULL, "cancelled", &o);
     pthread_mutex_unlock(&l->mu);
-    outbox_flush(l->ctx, &o);
+    etcd_outbox_flush(l->ctx, &o, run_here);
 }
 
 /* Cancel hook (any thread): move the cancel to the loop thread, once; before registration the
@@ -519,7 +455,7 @@ static etcd_code submit(etcd_lease *l, kkind kind, int64_t id, int renewals, etc
     k->base.destroy = kept_destroy;
     k->l = l;
     k->kind = kind;
-    k->id = id;
+    k->link.id = id;
     k->renewals = renewals != 0;
     k->timer.fire = kept_timer_fired;
     k->timer.heap_index = SIZE_MAX;
@@ -537,7 +473,7 @@ static etcd_code submit(etcd_lease *l, kkind kind, int64_t id, int renewals, etc
     }
     etcd_cancel_set_hook(&k->base.cancel, cancel_hook, k); /* cannot have fired: nobody has it */
     pthread_mutex_lock(&l->mu);
-    if (!table_add(l, k)) {
+    if (!etcd_id_table_add(&l->kept, &k->link)) {
         pthread_mutex_unlock(&l->mu);
         atomic_store(&k->base.refs, 1);
         etcd_call_unref(&k->base);
@@ -585,7 +521,7 @@ int64_t etcd_lease_keep_alive_expiry_ms(etcd_call *call)
 void etcd_lease_destroy(etcd_lease *l)
 {
     etcd_endpoint_unref(l->last);
-    free(l->table);
+    etcd_id_table_free(&l->kept);
     pthread_mutex_destroy(&l->mu);
 }
 

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <etcdc/lease.h>
 
+#include "call/id_table.h"
 #include "client/context.h"
 
 typedef struct kept kept;
@@ -23,8 +24,7 @@ struct etcd_lease {
     etcd_ready_waiter waiter;
     int failures;
     etcd_endpoint *last;
-    kept **table;                   /* kept leases and pending renew-once calls, by lease ID */
-    size_t nbuckets, count;
+    etcd_id_table kept;             /* kept leases and pending renew-once calls, by lease ID */
 };
 
 bool etcd_lease_init(etcd_lease *l, etcd_context *ctx);

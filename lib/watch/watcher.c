@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "call/call.h"
+#include "call/id_table.h"
+#include "call/outbox.h"
 #include "error/error_internal.h"
 #include "kv/response_internal.h"
 #include "resume.h"
@@ -34,7 +36,7 @@ struct watch {
     etcd_callback user_cb;          /* the application's; base.cb screens batches for it */
     void *user_data;
     etcd_watch_group *g;
-    int64_t id;
+    etcd_id_link link;              /* in its group's table, by watch ID */
     etcd_watch_opts opts;           /* a copy: the create request, its key and range end owned */
     int64_t next_rev;               /* 0: "now", until the created answer says which revision */
     wstate state;
@@ -48,7 +50,6 @@ struct watch {
     etcd_arena **frag_arenas;
     size_t frag_na, frag_acap;
     Etcdserverpb__WatchResponse *frag_first;
-    watch *hnext;                   /* id table chain */
     watch *pnext;                   /* creates awaiting an answer, in order */
     bool in_pending;
 };
@@ -61,8 +62,7 @@ struct etcd_watch_group {
     bool require_leader;
     gstate state;
     etcd_stream *stream;
-    watch **table;
-    size_t nbuckets, count;
+    etcd_id_table watches;
     watch *pend_head, *pend_tail;
     etcd_timer timer;               /* reconnect: handoff, backoff, or the park's guard */
     etcd_timer resume_timer;        /* moves a resume of reading to the loop thread */
@@ -79,11 +79,6 @@ struct etcd_watch_group {
     bool release_hold;              /* went idle: drop the hold once nothing touches the group */
 };
 
-/* Results are collected under the lock and delivered after it. */
-typedef struct outbox {
-    etcd_delivery *head, *tail;
-} outbox;
-
 typedef struct batch_delivery {
     etcd_delivery d;
     etcd_watch_group *g;
@@ -92,80 +87,20 @@ typedef struct batch_delivery {
 
 /* ---- the id table ---- */
 
-static size_t bucket(const etcd_watch_group *g, int64_t id)
-{
-    return (size_t)((uint64_t)id * 0x9e3779b97f4a7c15u >> 32) & (g->nbuckets - 1);
-}
-
-static bool table_add(etcd_watch_group *g, watch *wt)
-{
-    if (g->count + 1 > g->nbuckets) {
-        size_t nb = g->nbuckets ? g->nbuckets * 2 : 64;
-        watch **t = calloc(nb, sizeof *t);
-        if (!t)
-            return false;
-        size_t old = g->nbuckets;
-        watch **ot = g->table;
-        g->table = t;
-        g->nbuckets = nb;
-        for (size_t i = 0; i < old; i++)
-            for (watch *x = ot[i], *next; x; x = next) {
-                next = x->hnext;
-                size_t b = bucket(g, x->id);
-                x->hnext = t[b];
-                t[b] = x;
-            }
-        free(ot);
-    }
-    size_t b = bucket(g, wt->id);
-    wt->hnext = g->table[b];
-    g->table[b] = wt;
-    g->count++;
-    return true;
-}
+#define WATCH_OF(e) ((watch *)((char *)(e) - offsetof(watch, link)))
 
 static watch *table_find(etcd_watch_group *g, int64_t id)
 {
-    if (!g->nbuckets)
-        return NULL;
-    for (watch *x = g->table[bucket(g, id)]; x; x = x->hnext)
-        if (x->id == id)
-            return x;
-    return NULL;
-}
-
-static void table_remove(etcd_watch_group *g, watch *wt)
-{
-    for (watch **p = &g->table[bucket(g, wt->id)]; *p; p = &(*p)->hnext)
-        if (*p == wt) {
-            *p = wt->hnext;
-            g->count--;
-            return;
-        }
+    etcd_id_link *e = etcd_id_table_find(&g->watches, id);
+    return e ? WATCH_OF(e) : NULL;
 }
 
 /* ---- deliveries ---- */
 
-static void outbox_add(outbox *o, etcd_delivery *d)
+/* Results are collected under the lock and delivered after it (lib/call/outbox.h). */
+static void outbox_flush(etcd_context *ctx, etcd_outbox *o)
 {
-    d->next = NULL;
-    if (o->tail)
-        o->tail->next = d;
-    else
-        o->head = d;
-    o->tail = d;
-}
-
-static void outbox_flush(etcd_context *ctx, outbox *o)
-{
-    etcd_delivery *d = o->head;
-    o->head = o->tail = NULL;
-    while (d) {
-        etcd_delivery *next = d->next;
-        if (!etcd_context_deliver_stream(ctx, d))
-            etcd_delivery_run(d); /* no thread for it: here, with no lock held */
-        d = next;
-    }
+    etcd_outbox_flush(ctx, o, NULL);
 }
 
 static void batch_release(etcd_delivery *d)
@@ -200,7 +135,7 @@ static void resume_fired(etcd_timer *t)
 
 /* Queues a batch for the watch; false when out of memory (the batch is dropped and the watch
  * ends: losing events silently is not an option). Under the lock. */
-static bool queue_batch(watch *wt, etcd_response *resp, int64_t bytes, outbox *o)
+static bool queue_batch(watch *wt, etcd_response *resp, int64_t bytes, etcd_outbox *o)
 {
     batch_delivery *bd = calloc(1, sizeof *bd);
     if (!bd) {
@@ -214,7 +149,7 @@ static bool queue_batch(watch *wt, etcd_response *resp, int64_t bytes, outbox *o
     bd->g = wt->g;
     bd->bytes = bytes;
     wt->g->undelivered += bytes;
-    outbox_add(o, &bd->d);
+    etcd_outbox_add(o, &bd->d);
     return true;
 }
 
@@ -251,7 +186,7 @@ static void pend_remove(etcd_watch_group *g, watch *wt)
 
 /* Ends a watch: its last callback is queued with code and err. Under the lock, on the loop
  * thread or before the watch was ever visible to it. */
-static void end_watch(watch *wt, etcd_code code, etcd_error *err, outbox *o)
+static void end_watch(watch *wt, etcd_code code, etcd_error *err, etcd_outbox *o)
 {
     if (wt->state == W_ENDED)
         return;
@@ -260,14 +195,14 @@ static void end_watch(watch *wt, etcd_code code, etcd_error *err, outbox *o)
     etcd_cancel_clear_hook(&wt->base.cancel);
     etcd_loop_timer_cancel(g->ctx->loop, &wt->cancel_timer);
     pend_remove(g, wt);
-    table_remove(g, wt);
+    etcd_id_table_remove(&g->watches, &wt->link);
     frag_reset(wt);
     if (code != ETCD_OK && !err)
         err = etcd_error_new_call(code, code, -1, NULL, NULL, "watch");
     wt->base.final.code = code;
     wt->base.final.err = err;
     wt->base.final.resp = NULL;
-    outbox_add(o, &wt->base.final);
+    etcd_outbox_add(o, &wt->base.final);
 }
 
 static etcd_error *server_error(etcd_code code, const char *reason, const char *endpoint)
@@ -279,7 +214,7 @@ static etcd_error *server_error(etcd_code code, const char *reason, const char *
 /* What a server's cancel of one watch means. */
 static void send_cancel(etcd_watch_group *g, watch *wt);
 
-static void end_by_server(watch *wt, const Etcdserverpb__WatchResponse *r, const char *endpoint, outbox *o)
+static void end_by_server(watch *wt, const Etcdserverpb__WatchResponse *r, const char *endpoint, etcd_outbox *o)
 {
     if (r->compact_revision > 0) {
         /* etcd keeps a compacted watcher on the stream until it is cancelled: cancel it, or the
@@ -318,7 +253,7 @@ static bool send_request(etcd_stream *s, const Etcdserverpb__WatchRequest *req)
 static void send_create(etcd_watch_group *g, watch *wt)
 {
     Etcdserverpb__WatchCreateRequest cr = wt->opts.req;
-    cr.watch_id = wt->id;
+    cr.watch_id = wt->link.id;
     if (wt->next_rev > 0)
         cr.start_revision = wt->next_rev;
     Etcdserverpb__WatchRequest req = ETCDSERVERPB__WATCH_REQUEST__INIT;
@@ -338,7 +273,7 @@ static void send_create(etcd_watch_group *g, watch *wt)
 static void send_cancel(etcd_watch_group *g, watch *wt)
 {
     Etcdserverpb__WatchCancelRequest cr = ETCDSERVERPB__WATCH_CANCEL_REQUEST__INIT;
-    cr.watch_id = wt->id;
+    cr.watch_id = wt->link.id;
     Etcdserverpb__WatchRequest req = ETCDSERVERPB__WATCH_REQUEST__INIT;
     req.request_union_case = ETCDSERVERPB__WATCH_REQUEST__REQUEST_UNION_CANCEL_REQUEST;
     req.cancel_request = &cr;
@@ -347,7 +282,7 @@ static void send_cancel(etcd_watch_group *g, watch *wt)
 
 /* ---- connecting ---- */
 
-static void group_connect(etcd_watch_group *g, outbox *o);
+static void group_connect(etcd_watch_group *g, etcd_outbox *o);
 
 static void arm_group_timer(etcd_watch_group *g, int64_t when_ms)
 {
@@ -385,10 +320,22 @@ static bool take_release(etcd_watch_group *g)
     return r;
 }
 
+/* Leaves the group's lock: then delivers what was collected under it, and drops the group's
+ * hold on the client last, if it went idle (closing may free the group from then on). */
+static void unlock_and_deliver(etcd_watch_group *g, etcd_outbox *o)
+{
+    etcd_context *ctx = g->ctx;
+    bool release = take_release(g);
+    pthread_mutex_unlock(&g->w->mu);
+    outbox_flush(ctx, o);
+    if (release)
+        etcd_context_end(ctx);
+}
+
 static void group_timer_fired(etcd_timer *t)
 {
     etcd_watch_group *g = (etcd_watch_group *)((char *)t - offsetof(etcd_watch_group, timer));
-    outbox o = {0};
+    etcd_outbox o = {0};
     pthread_mutex_lock(&g->w->mu);
     g->timer_armed = false;
     if (g->parked) {
@@ -397,18 +344,13 @@ static void group_timer_fired(etcd_timer *t)
     }
     if (g->state == G_CONNECTING)
         group_connect(g, &o);
-    etcd_context *ctx = g->ctx;
-    bool release = take_release(g);
-    pthread_mutex_unlock(&g->w->mu);
-    outbox_flush(ctx, &o);
-    if (release)
-        etcd_context_end(ctx);
+    unlock_and_deliver(g, &o);
 }
 
 static void group_ready(etcd_ready_waiter *wr)
 {
     etcd_watch_group *g = (etcd_watch_group *)((char *)wr - offsetof(etcd_watch_group, waiter));
-    outbox o = {0};
+    etcd_outbox o = {0};
     pthread_mutex_lock(&g->w->mu);
     g->parked = false;
     if (g->timer_armed) {
@@ -418,22 +360,15 @@ static void group_ready(etcd_ready_waiter *wr)
     }
     if (g->state == G_CONNECTING)
         group_connect(g, &o);
-    etcd_context *ctx = g->ctx;
-    bool release = take_release(g);
-    pthread_mutex_unlock(&g->w->mu);
-    outbox_flush(ctx, &o);
-    if (release)
-        etcd_context_end(ctx);
+    unlock_and_deliver(g, &o);
 }
 
-static void end_all(etcd_watch_group *g, etcd_code code, const char *why, outbox *o)
+static void end_all(etcd_watch_group *g, etcd_code code, const char *why, etcd_outbox *o)
 {
-    for (size_t b = 0; b < g->nbuckets; b++)
-        while (g->table[b]) {
-            watch *wt = g->table[b];
-            etcd_error *e = why ? etcd_error_new_call(code, code, -1, why, NULL, "watch") : NULL;
-            end_watch(wt, code, e, o);
-        }
+    for (etcd_id_link *l; (l = etcd_id_table_any(&g->watches)) != NULL;) {
+        etcd_error *e = why ? etcd_error_new_call(code, code, -1, why, NULL, "watch") : NULL;
+        end_watch(WATCH_OF(l), code, e, o);
+    }
     go_idle(g);
 }
 
@@ -445,14 +380,14 @@ static const etcd_stream_handler handler = {on_message, on_end};
 #define NO_DEADLINE_MS (INT64_MAX / 4)
 
 /* Opens a stream on a connected member and creates every watch on it. Loop thread, locked. */
-static void group_connect(etcd_watch_group *g, outbox *o)
+static void group_connect(etcd_watch_group *g, etcd_outbox *o)
 {
     etcd_context *ctx = g->ctx;
     if (etcd_transport_closing(ctx->transport)) {
         end_all(g, ETCD_E_CANCELLED, "the client is closing", o);
         return;
     }
-    if (g->count == 0) {
+    if (g->watches.count == 0) {
         go_idle(g);
         return;
     }
@@ -486,18 +421,16 @@ static void group_connect(etcd_watch_group *g, outbox *o)
     g->state = G_OPEN;
     g->paused = false;
     g->pend_head = g->pend_tail = NULL;
-    for (size_t b = 0; b < g->nbuckets; b++)
-        for (watch *wt = g->table[b], *next; wt; wt = next) {
-            next = wt->hnext;
-            wt->in_pending = false;
-            if (wt->state == W_CANCELLING)
-                end_watch(wt, ETCD_E_CANCELLED, NULL, o); /* never re-created once cancelled */
-        }
+    ETCD_ID_TABLE_EACH(&g->watches, e) {
+        watch *wt = WATCH_OF(e);
+        wt->in_pending = false;
+        if (wt->state == W_CANCELLING)
+            end_watch(wt, ETCD_E_CANCELLED, NULL, o); /* never re-created once cancelled */
+    }
     /* Every create in one write: corked while they queue. */
     etcd_stream_cork(s);
-    for (size_t b = 0; b < g->nbuckets; b++)
-        for (watch *wt = g->table[b]; wt; wt = wt->hnext)
-            send_create(g, wt);
+    ETCD_ID_TABLE_EACH(&g->watches, e)
+        send_create(g, WATCH_OF(e));
     etcd_stream_uncork(s);
 }
 
@@ -527,7 +460,7 @@ static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg)
 {
     etcd_watch_group *g = arg;
     etcd_context *ctx = g->ctx;
-    outbox o = {0};
+    etcd_outbox o = {0};
     pthread_mutex_lock(&g->w->mu);
     if (g->stream != s) {
         pthread_mutex_unlock(&g->w->mu);
@@ -537,31 +470,28 @@ static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg)
     g->stream = NULL;
     g->pend_head = g->pend_tail = NULL;
     g->paused = false;
-    for (size_t b = 0; b < g->nbuckets; b++)
-        for (watch *wt = g->table[b]; wt; wt = wt->hnext) {
-            wt->in_pending = false;
-            frag_reset(wt); /* a partial batch comes again, whole, after the resume */
-            if (wt->state != W_CANCELLING)
-                wt->state = W_WAITING;
-        }
+    ETCD_ID_TABLE_EACH(&g->watches, e) {
+        watch *wt = WATCH_OF(e);
+        wt->in_pending = false;
+        frag_reset(wt); /* a partial batch comes again, whole, after the resume */
+        if (wt->state != W_CANCELLING)
+            wt->state = W_WAITING;
+    }
     etcd_endpoint_unref(g->last);
     g->last = etcd_endpoint_ref(etcd_stream_endpoint(s));
     if (etcd_transport_closing(ctx->transport)) {
         end_all(g, ETCD_E_CANCELLED, "the client is closing", &o);
     } else {
         /* Watches the caller cancelled are done: the stream that would confirm it is gone. */
-        for (size_t b = 0; b < g->nbuckets; b++)
-            for (watch *wt = g->table[b], *next; wt; wt = next) {
-                next = wt->hnext;
-                if (wt->state == W_CANCELLING)
-                    end_watch(wt, ETCD_E_CANCELLED, NULL, &o);
-            }
+        ETCD_ID_TABLE_EACH(&g->watches, e)
+            if (WATCH_OF(e)->state == W_CANCELLING)
+                end_watch(WATCH_OF(e), ETCD_E_CANCELLED, NULL, &o);
         if (st->code == ETCD_E_NO_LEADER)
             g->no_leader++;
         if (g->require_leader && g->no_leader >= etcd_endpoint_set_count(ctx->eps)) {
             /* Every member said "no leader" in a row: the cluster has none. */
             end_all(g, ETCD_E_NO_LEADER, st->details ? st->details : "etcdserver: no leader", &o);
-        } else if (g->count == 0) {
+        } else if (g->watches.count == 0) {
             go_idle(g);
         } else {
             g->state = G_CONNECTING;
@@ -608,7 +538,7 @@ static bool frag_add(watch *wt, Etcdserverpb__WatchResponse *r, etcd_arena *aren
 
 /* Delivers events (filtered against the resume point) of one whole batch. Takes the arenas. */
 static void deliver_events(watch *wt, Etcdserverpb__WatchResponse *r, etcd_arena *arena, Mvccpb__Event **evs,
-                           size_t n, etcd_arena **extra, size_t n_extra, int64_t bytes, outbox *o)
+                           size_t n, etcd_arena **extra, size_t n_extra, int64_t bytes, etcd_outbox *o)
 {
     size_t kept = etcd_resume_filter(&wt->next_rev, evs, n);
     if (kept == 0) {
@@ -617,7 +547,7 @@ static void deliver_events(watch *wt, Etcdserverpb__WatchResponse *r, etcd_arena
             etcd_arena_free(extra[i]);
         return;
     }
-    etcd_watch_batch b = {.events = evs, .n_events = kept, .watch_id = wt->id};
+    etcd_watch_batch b = {.events = evs, .n_events = kept, .watch_id = wt->link.id};
     etcd_response *resp = etcd_watch_response_new(r, arena, &b, extra, n_extra);
     if (!resp || !queue_batch(wt, resp, bytes, o))
         end_watch(wt, ETCD_E_NOMEM, etcd_error_new_call(ETCD_E_NOMEM, ETCD_E_NOMEM, -1, "out of memory delivering events",
@@ -625,7 +555,7 @@ static void deliver_events(watch *wt, Etcdserverpb__WatchResponse *r, etcd_arena
                   o);
 }
 
-static void deliver_flag_batch(watch *wt, const uint8_t *data, size_t len, bool created, outbox *o)
+static void deliver_flag_batch(watch *wt, const uint8_t *data, size_t len, bool created, etcd_outbox *o)
 {
     /* Each watch gets its own copy: responses own their memory. */
     etcd_arena *arena;
@@ -634,7 +564,7 @@ static void deliver_flag_batch(watch *wt, const uint8_t *data, size_t len, bool 
     Etcdserverpb__WatchResponse *r = etcd_watch_decode(data, len, &arena, &code, &why);
     if (!r)
         return;
-    etcd_watch_batch b = {.watch_id = wt->id, .created = created, .progress = !created};
+    etcd_watch_batch b = {.watch_id = wt->link.id, .created = created, .progress = !created};
     etcd_response *resp = etcd_watch_response_new(r, arena, &b, NULL, 0);
     if (resp)
         queue_batch(wt, resp, (int64_t)len, o);
@@ -653,7 +583,7 @@ static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *ar
         etcd_stream_cancel(s);
         return false;
     }
-    outbox o = {0};
+    etcd_outbox o = {0};
     bool keep_arena = false;
     pthread_mutex_lock(&w->mu);
     if (g->stream != s)
@@ -689,10 +619,9 @@ static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *ar
     if (r->watch_id == -1 && r->n_events == 0) {
         /* The answer to a progress request, sent to the whole stream: it may come while a watch
          * is still catching up (etcd 3.4), so it is passed on but moves no resume point. */
-        for (size_t b = 0; b < g->nbuckets; b++)
-            for (watch *wt = g->table[b]; wt; wt = wt->hnext)
-                if (wt->state == W_LIVE)
-                    deliver_flag_batch(wt, data, len, false, &o);
+        ETCD_ID_TABLE_EACH(&g->watches, e)
+            if (WATCH_OF(e)->state == W_LIVE)
+                deliver_flag_batch(WATCH_OF(e), data, len, false, &o);
         goto out;
     }
     watch *wt = table_find(g, r->watch_id);
@@ -749,7 +678,7 @@ static void cancel_fired(etcd_timer *t)
 {
     watch *wt = (watch *)((char *)t - offsetof(watch, cancel_timer));
     etcd_watch_group *g = wt->g;
-    outbox o = {0};
+    etcd_outbox o = {0};
     pthread_mutex_lock(&g->w->mu);
     if (wt->state == W_LIVE || wt->state == W_CREATING) {
         wt->state = W_CANCELLING;
@@ -793,7 +722,7 @@ void etcd_watcher_destroy(etcd_watcher *w)
         if (!g)
             continue;
         etcd_endpoint_unref(g->last);
-        free(g->table);
+        etcd_id_table_free(&g->watches);
         free(g);
     }
     pthread_mutex_destroy(&w->mu);
@@ -896,8 +825,8 @@ etcd_code etcd_watch(etcd_watcher *w, const etcd_watch_opts *opts, etcd_callback
     pthread_mutex_lock(&w->mu);
     etcd_watch_group *g = group_of(w, rl);
     wt->g = g;
-    wt->id = ++w->next_id;
-    if (!g || !table_add(g, wt)) {
+    wt->link.id = ++w->next_id;
+    if (!g || !etcd_id_table_add(&g->watches, &wt->link)) {
         pthread_mutex_unlock(&w->mu);
         atomic_store(&wt->base.refs, 1);
         etcd_call_unref(&wt->base);
@@ -906,7 +835,7 @@ etcd_code etcd_watch(etcd_watcher *w, const etcd_watch_opts *opts, etcd_callback
     }
     if (g->state == G_IDLE && (rc = etcd_context_begin(ctx, err)) != ETCD_OK) {
         /* Closing meanwhile: no stream will start for it (the group's hold, see go_idle). */
-        table_remove(g, wt);
+        etcd_id_table_remove(&g->watches, &wt->link);
         pthread_mutex_unlock(&w->mu);
         atomic_store(&wt->base.refs, 1);
         etcd_call_unref(&wt->base);
