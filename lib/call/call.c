@@ -76,6 +76,8 @@ typedef struct unary {
     bool write;                     /* a side effect: outcome rules apply */
     grpc_slice packed;
     etcd_sync_wait wait;            /* sync only */
+    /* the retry attempt's and the gRPC call's state: one allocation per call, not three */
+    _Alignas(16) unsigned char scratch[ETCD_RPC_SCRATCH_BYTES];
 } unary;
 
 static bool is_write(etcd_context *ctx, const etcd_unary_req *r)
@@ -95,6 +97,8 @@ static void init_rpc(unary *u, etcd_context *ctx, const etcd_unary_req *r)
     u->rpc.deadline_ms = etcd_context_deadline(ctx, r->timeout_ms);
     u->rpc.require_leader = etcd_context_require_leader(ctx, r->require_leader);
     u->rpc.read_only = !u->write;
+    u->rpc.scratch = u->scratch;
+    u->rpc.scratch_len = sizeof u->scratch;
 }
 
 static etcd_response *make_response(unary *u, ProtobufCMessage *msg)

@@ -44,7 +44,11 @@ typedef struct attempt {
     etcd_endpoint *last;        /* the endpoint of the last failure, to avoid next time */
     uint32_t rnd;
     etcd_rpc answer;            /* the last failure a server answered with (e.g. no leader) */
+    bool borrowed;              /* lives in the caller's scratch (etcd_rpc_state_new) */
 } attempt;
+
+/* The attempt takes the first half of the caller's scratch, the gRPC call the second. */
+_Static_assert(sizeof(attempt) <= ETCD_RPC_SCRATCH_HALF, "a retry attempt must fit half an rpc scratch");
 
 static void start_attempt(attempt *a);
 
@@ -66,7 +70,7 @@ static void finish(attempt *a, ProtobufCMessage *msg)
     etcd_rpc_move_result(outer, &a->rpc);
     etcd_rpc_reset_result(&a->answer);
     etcd_endpoint_unref(a->last);
-    free(a);
+    etcd_rpc_state_free(outer, a, sizeof *a, a->borrowed);
     closure(msg, outer);
 }
 
@@ -287,11 +291,18 @@ static void retry_invoke(ProtobufCService *service, unsigned method, const Proto
 {
     retry_service *rs = (retry_service *)service;
     etcd_rpc *outer = closure_data;
-    attempt *a = calloc(1, sizeof *a);
+    bool borrowed;
+    size_t scratch_len = outer->scratch ? outer->scratch_len : 0;
+    attempt *a = etcd_rpc_state_new(outer, sizeof *a, &borrowed);
     if (!a) {
         etcd_rpc_fail(outer, ETCD_E_NOMEM, "out of memory");
         closure(NULL, outer);
         return;
+    }
+    a->borrowed = borrowed;
+    if (borrowed && scratch_len >= ETCD_RPC_SCRATCH_BYTES) {
+        a->rpc.scratch = (char *)a + ETCD_RPC_SCRATCH_HALF;
+        a->rpc.scratch_len = scratch_len - ETCD_RPC_SCRATCH_HALF;
     }
     a->timer.fire = timer_fired;
     a->timer.heap_index = SIZE_MAX;

@@ -2,9 +2,32 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "rpc.h"
+
+void *etcd_rpc_state_new(etcd_rpc *rpc, size_t size, bool *borrowed)
+{
+    if (rpc->scratch && rpc->scratch_len >= size) {
+        void *p = rpc->scratch;
+        rpc->scratch = NULL; /* one user at a time: a retry's next attempt gets it back */
+        memset(p, 0, size);
+        *borrowed = true;
+        return p;
+    }
+    *borrowed = false;
+    return calloc(1, size);
+}
+
+void etcd_rpc_state_free(etcd_rpc *rpc, void *state, size_t size, bool borrowed)
+{
+    (void)size;
+    if (borrowed)
+        rpc->scratch = state;
+    else
+        free(state);
+}
 
 void etcd_rpc_reset_result(etcd_rpc *rpc)
 {

@@ -39,6 +39,10 @@ typedef struct etcd_rpc {
     struct etcd_cancel *cancel;     /* optional: fired when the caller cancels */
     bool read_only;                 /* no side effect (e.g. a txn of gets): retry as a read */
     const grpc_slice *packed;       /* optional: the request already serialized (input is NULL) */
+    /* optional: memory the layers beneath keep their per-call state in instead of allocating
+     * it (see etcd_rpc_state_new); the caller's until the closure has run */
+    void *scratch;
+    size_t scratch_len;
     /* out */
     etcd_code code;
     etcd_code cause;                /* what lies under code (see etcd_error_cause()); OK: code */
@@ -59,6 +63,17 @@ void etcd_rpc_reset_result(etcd_rpc *rpc);
 void etcd_rpc_move_result(etcd_rpc *to, etcd_rpc *from);
 /* Sets a failure that happened before any call was made. */
 void etcd_rpc_fail(etcd_rpc *rpc, etcd_code code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* What a call gives the layers beneath for their state: a retry attempt and a gRPC call, each
+ * in half. One allocation per call instead of three. */
+#define ETCD_RPC_SCRATCH_BYTES 1024
+#define ETCD_RPC_SCRATCH_HALF (ETCD_RPC_SCRATCH_BYTES / 2)
+
+/* A layer's zeroed per-call state: the first `size` bytes of rpc's scratch when they are there
+ * (*borrowed true; they are taken from rpc), else allocated. NULL when out of memory. */
+void *etcd_rpc_state_new(etcd_rpc *rpc, size_t size, bool *borrowed);
+/* Releases it; the scratch is the caller's again (for the next attempt). */
+void etcd_rpc_state_free(etcd_rpc *rpc, void *state, size_t size, bool borrowed);
 
 /* Now, on the monotonic clock, in ms. */
 int64_t etcd_now_ms(void);

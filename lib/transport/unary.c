@@ -35,7 +35,10 @@ struct unary_call {
     ProtobufCClosure closure;
     etcd_rpc *rpc;
     const char *ep_name;        /* the endpoint's name; the caller's endpoint ref keeps it alive */
+    bool borrowed;              /* lives in the rpc's scratch (etcd_rpc_state_new) */
 };
+
+_Static_assert(sizeof(unary_call) <= ETCD_RPC_SCRATCH_HALF, "a gRPC call must fit half an rpc scratch");
 
 typedef struct channel_service {
     ProtobufCService base;
@@ -128,7 +131,7 @@ static void unary_done(etcd_tag *tag, bool ok)
     grpc_slice_unref(c->details);
     grpc_call_unref(c->tracked.call);
     ProtobufCClosure closure = c->closure;
-    free(c);
+    etcd_rpc_state_free(rpc, c, sizeof *c, c->borrowed);
     closure(msg, rpc);
 }
 
@@ -143,7 +146,7 @@ static void fail_unstarted(unary_call *c, etcd_code code, const char *what, etcd
         grpc_byte_buffer_destroy(c->send);
     if (c->tracked.call)
         grpc_call_unref(c->tracked.call);
-    free(c);
+    etcd_rpc_state_free(rpc, c, sizeof *c, c->borrowed);
     etcd_rpc_fail(rpc, code, "%s", what);
     rpc->endpoint_name = strdup(ep->name);
     closure(NULL, rpc);
@@ -158,12 +161,14 @@ static void channel_invoke(ProtobufCService *service, unsigned method, const Pro
     etcd_endpoint *ep = rpc->endpoint;
     etcd_rpc_reset_result(rpc);
 
-    unary_call *c = calloc(1, sizeof *c);
+    bool borrowed;
+    unary_call *c = etcd_rpc_state_new(rpc, sizeof *c, &borrowed);
     if (!c) {
         rpc->code = ETCD_E_NOMEM;
         closure(NULL, rpc);
         return;
     }
+    c->borrowed = borrowed;
     c->tag.done = unary_done;
     c->deadline.fire = deadline_fired;
     c->deadline.heap_index = SIZE_MAX;
