@@ -196,6 +196,11 @@ static void recv_done(etcd_tag *tag, bool ok)
             more = s->h->on_message(s, data, len, s->arg);
             grpc_slice_unref(hold);
             etcd_flat_trim(&s->flat);
+        } else {
+            /* Unreadable here (out of memory): skipping it could lose events, so the stream
+             * ends and its owner resumes on a new one. */
+            etcd_stream_cancel(s);
+            more = false;
         }
     }
     if (bb)

@@ -7,6 +7,19 @@
 #include "transport/decode.h"
 
 /* Parts longer than gRPC's inline slices, which a slice buffer would merge into one. */
+/* Linked with --wrap=realloc: fails the next call when set. */
+static bool fail_realloc;
+void *__real_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n)
+{
+    if (fail_realloc) {
+        fail_realloc = false;
+        return NULL;
+    }
+    return __real_realloc(p, n);
+}
+
 static grpc_byte_buffer *buffer_of(const char *const *parts, size_t n)
 {
     grpc_slice s[8];
@@ -92,12 +105,33 @@ static void test_a_large_buffer_is_dropped_after_its_message(void **state)
     free(big);
 }
 
+static void test_out_of_memory_is_reported_not_skipped(void **state)
+{
+    (void)state;
+    etcd_flat flat = {0};
+    const char *parts[] = {"a message in two slices, long enough ", "that neither is inlined by gRPC"};
+    grpc_byte_buffer *bb = buffer_of(parts, 2);
+    grpc_slice hold;
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    fail_realloc = true;
+    /* The stream ends on false (its owner resumes): a message is never silently dropped. */
+    assert_false(etcd_byte_buffer_flatten(bb, &flat, &hold, &data, &len));
+    assert_null(flat.buf);
+    assert_true(etcd_byte_buffer_flatten(bb, &flat, &hold, &data, &len));
+    assert_int_equal(len, strlen(parts[0]) + strlen(parts[1]));
+    grpc_slice_unref(hold);
+    grpc_byte_buffer_destroy(bb);
+    etcd_flat_free(&flat);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slices_are_put_together_in_the_kept_buffer),
         cmocka_unit_test(test_one_slice_is_read_in_place),
         cmocka_unit_test(test_a_large_buffer_is_dropped_after_its_message),
+        cmocka_unit_test(test_out_of_memory_is_reported_not_skipped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
