@@ -70,7 +70,7 @@ static void finish(attempt *a, ProtobufCMessage *msg)
     etcd_rpc_move_result(outer, &a->rpc);
     etcd_rpc_reset_result(&a->answer);
     etcd_endpoint_unref(a->last);
-    etcd_rpc_state_free(outer, a, sizeof *a, a->borrowed);
+    etcd_rpc_state_free(outer, a, a->borrowed);
     closure(msg, outer);
 }
 

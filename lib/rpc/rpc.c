@@ -20,9 +20,8 @@ void *etcd_rpc_state_new(etcd_rpc *rpc, size_t size, bool *borrowed)
     return calloc(1, size);
 }
 
-void etcd_rpc_state_free(etcd_rpc *rpc, void *state, size_t size, bool borrowed)
+void etcd_rpc_state_free(etcd_rpc *rpc, void *state, bool borrowed)
 {
-    (void)size;
     if (borrowed)
         rpc->scratch = state;
     else

@@ -73,7 +73,7 @@ void etcd_rpc_fail(etcd_rpc *rpc, etcd_code code, const char *fmt, ...) __attrib
  * (*borrowed true; they are taken from rpc), else allocated. NULL when out of memory. */
 void *etcd_rpc_state_new(etcd_rpc *rpc, size_t size, bool *borrowed);
 /* Releases it; the scratch is the caller's again (for the next attempt). */
-void etcd_rpc_state_free(etcd_rpc *rpc, void *state, size_t size, bool borrowed);
+void etcd_rpc_state_free(etcd_rpc *rpc, void *state, bool borrowed);
 
 /* Now, on the monotonic clock, in ms. */
 int64_t etcd_now_ms(void);

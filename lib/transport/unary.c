@@ -131,7 +131,7 @@ static void unary_done(etcd_tag *tag, bool ok)
     grpc_slice_unref(c->details);
     grpc_call_unref(c->tracked.call);
     ProtobufCClosure closure = c->closure;
-    etcd_rpc_state_free(rpc, c, sizeof *c, c->borrowed);
+    etcd_rpc_state_free(rpc, c, c->borrowed);
     closure(msg, rpc);
 }
 
@@ -146,7 +146,7 @@ static void fail_unstarted(unary_call *c, etcd_code code, const char *what, etcd
         grpc_byte_buffer_destroy(c->send);
     if (c->tracked.call)
         grpc_call_unref(c->tracked.call);
-    etcd_rpc_state_free(rpc, c, sizeof *c, c->borrowed);
+    etcd_rpc_state_free(rpc, c, c->borrowed);
     etcd_rpc_fail(rpc, code, "%s", what);
     rpc->endpoint_name = strdup(ep->name);
     closure(NULL, rpc);

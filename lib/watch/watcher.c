@@ -97,12 +97,6 @@ static watch *table_find(etcd_watch_group *g, int64_t id)
 
 /* ---- deliveries ---- */
 
-/* Results are collected under the lock and delivered after it (lib/call/outbox.h). */
-static void outbox_flush(etcd_context *ctx, etcd_outbox *o)
-{
-    etcd_outbox_flush(ctx, o, NULL);
-}
-
 static void batch_release(etcd_delivery *d)
 {
     batch_delivery *bd = (batch_delivery *)d;
@@ -327,7 +321,7 @@ static void unlock_and_deliver(etcd_watch_group *g, etcd_outbox *o)
     etcd_context *ctx = g->ctx;
     bool release = take_release(g);
     pthread_mutex_unlock(&g->w->mu);
-    outbox_flush(ctx, o);
+    etcd_outbox_flush(ctx, o, NULL);
     if (release)
         etcd_context_end(ctx);
 }
@@ -502,7 +496,7 @@ static void on_end(etcd_stream *s, const etcd_stream_status *st, void *arg)
     bool release = take_release(g);
     pthread_mutex_unlock(&g->w->mu);
     etcd_stream_unref(s);
-    outbox_flush(ctx, &o);
+    etcd_outbox_flush(ctx, &o, NULL);
     if (release)
         etcd_context_end(ctx); /* last: closing may free the group from here on */
 }
@@ -668,7 +662,7 @@ out:;
     pthread_mutex_unlock(&w->mu);
     if (!keep_arena)
         etcd_arena_free(arena);
-    outbox_flush(g->ctx, &o);
+    etcd_outbox_flush(g->ctx, &o, NULL);
     return more;
 }
 
@@ -690,7 +684,7 @@ static void cancel_fired(etcd_timer *t)
         end_watch(wt, ETCD_E_CANCELLED, NULL, &o);
     }
     pthread_mutex_unlock(&g->w->mu);
-    outbox_flush(g->ctx, &o);
+    etcd_outbox_flush(g->ctx, &o, NULL);
 }
 
 /* Cancel hook (any thread, under the token's lock): move the cancel to the loop thread, once.
