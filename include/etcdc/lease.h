@@ -95,7 +95,8 @@ ETCD_API etcd_code etcd_lease_keep_alive(etcd_lease *l, int64_t id, int renewals
                                          void *user_data, etcd_call **call, etcd_error **err);
 /* The local expiry estimate of a kept lease: the monotonic time (CLOCK_MONOTONIC, in ms) at which
  * its TTL runs out, counted from when the last answered renewal was sent. Stop acting on the
- * lease before then. 0 when call is not a keepalive or it has ended. */
+ * lease before then. 0 when call is not a keepalive or it has ended, and so 0 in a renewal
+ * callback that runs after the keepalive ended (its final callback follows). */
 ETCD_API int64_t etcd_lease_keep_alive_expiry_ms(etcd_call *call);
 
 #ifdef __cplusplus

@@ -29,6 +29,7 @@ typedef struct kept_entry {
     int64_t expiry_ms;          /* etcd_lease_keep_alive_expiry_ms() read in the last renewal */
     uint64_t member;            /* the member that answered the last renewal */
     int64_t ttl;                /* the TTL of the last renewal */
+    bool ended_seen;            /* a renewal read no expiry: the keepalive had ended already */
 } kept_entry;
 
 struct lease_log {
@@ -90,8 +91,12 @@ static inline void on_kept(etcd_call *call, etcd_code code, etcd_response *resp,
             log_violation(g, "renewal of another lease", e);
         if (etcd_lease_response_ttl(resp) <= 0)
             log_violation(g, "renewal with TTL <= 0 delivered as a renewal", e);
+        /* A renewal still on its way when the keepalive ended reads 0 (lease.h); from then on
+         * every read is 0, and the final callback must follow. */
         if (expiry <= 0)
-            log_violation(g, "no expiry estimate after a renewal", e);
+            e->ended_seen = true;
+        else if (e->ended_seen)
+            log_violation(g, "an expiry estimate again after one read as ended", e);
         if (e->last_renew_ms && now - e->last_renew_ms > e->max_gap_ms)
             e->max_gap_ms = now - e->last_renew_ms;
         e->last_renew_ms = now;
@@ -211,6 +216,9 @@ static inline int64_t lease_log_max_gap(lease_log *g)
 static inline void assert_no_violation(lease_log *g)
 {
     pthread_mutex_lock(&g->mu);
+    for (int i = 0; i < g->n; i++)
+        if (g->e[i].ended_seen && !g->e[i].finals)
+            log_violation(g, "no expiry estimate in a renewal, and no final callback", &g->e[i]);
     int n = g->violations;
     pthread_mutex_unlock(&g->mu);
     if (n)
