@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds etcdc with -Werror and runs every test suite (unit, integration against real etcd
 # processes, CLI, install, examples), again under AddressSanitizer + UndefinedBehaviorSanitizer,
-# and the async, loop-timer, close and watch tests under ThreadSanitizer.
+# and the async, loop-timer, close, watch and lease tests under ThreadSanitizer.
 #
 # Ends with one line, "tests: N passed, N failed, N skipped", over all runs, and exits non-zero
 # when any test failed, when meson test failed, or when a run did not run every test it should:
@@ -14,9 +14,10 @@ scripts/install-deps.sh
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY grpc_proxy no_proxy NO_PROXY
 
 # The ThreadSanitizer run: these tests (meson test names) and their executables.
-tsan_tests=(async loop_timers close watch watch_many watch_flow)
+tsan_tests=(async loop_timers close watch watch_many watch_flow lease lease_failover)
 tsan_targets=(tests/integration/test_async tests/unit/test_loop_timers tests/integration/test_close
-              tests/integration/test_watch tests/integration/test_watch_many tests/integration/test_watch_flow)
+              tests/integration/test_watch tests/integration/test_watch_many tests/integration/test_watch_flow
+              tests/integration/test_lease tests/integration/test_lease_failover)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -824,13 +824,18 @@ static void finals_exactly_once(etcd_dispatch mode, ending how)
                                          ETCD_E_CANCELLED};
     int64_t *ids = calloc(MANY, sizeof *ids);
     grant_many(alease, MANY, TTL, ids);
+    long streams0 = metric_sum(port(), KEEPALIVE_STREAMS_STARTED);
+    long msgs0 = metric_sum(port(), KEEPALIVE_MSGS_RECEIVED);
     etcd_client *c = keeper_client(mode, how == END_LOST);
     lease_log *g = lease_log_new(MANY, mode == ETCD_DISPATCH_CALLER ? c : NULL);
     bool handles = how == END_CANCEL || how == END_LOST;
     keep_all(etcd_client_lease(c), g, ids, 1, handles);
     int once = 1, all = MANY;
     if (!lease_log_wait(g, pred_each_renewed, &once, 15000))
-        fail_msg("not every kept lease was renewed within 15 s (%d renewals)", log_renewals(g));
+        fail_msg("not every kept lease was renewed within 15 s: %d renewals, %d finals; the server saw %ld "
+                 "keepalive streams start and %ld renewals",
+                 log_renewals(g), log_finals(g), metric_sum(port(), KEEPALIVE_STREAMS_STARTED) - streams0,
+                 metric_sum(port(), KEEPALIVE_MSGS_RECEIVED) - msgs0);
     int64_t *before = calloc(MANY, sizeof *before);
     int64_t t0 = sc_now_ms();
     switch (how) {
@@ -925,6 +930,9 @@ FINALS_TEST(END_CLOSE, ETCD_DISPATCH_CALLER, close_caller)
 
 int main(void)
 {
+    /* ITEST_FILTER=test_name runs only the matching tests (cmocka's pattern). */
+    if (getenv("ITEST_FILTER"))
+        cmocka_set_test_filter(getenv("ITEST_FILTER"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grant),
         cmocka_unit_test(test_revoke_deletes_keys),
