@@ -8,14 +8,9 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "fault_proxy.h"
-#include "itest.h"
+#include "proxied_cluster.h"
 
-#define MEMBERS 3
-
-static fp_proxy *proxy[MEMBERS];
-static uint64_t member_id[MEMBERS];
-static char proxy_list[256];
+#define MEMBERS PC_MEMBERS
 
 static int64_t now_ms(void)
 {
@@ -24,64 +19,17 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const char *const etcd_extra[] = {"--grpc-keepalive-min-time=500ms", NULL};
-
-static int setup(void **state)
-{
-    (void)state;
-    eh_opts opts = {.members = MEMBERS, .heartbeat_ms = 50, .election_ms = 500, .extra_args = etcd_extra};
-    itest_cluster = itest_start(&opts);
-    if (!itest_cluster)
-        return -1;
-    proxy_list[0] = 0;
-    for (int i = 0; i < MEMBERS; i++) {
-        if (fp_start(eh_member_client_port(itest_cluster, i), &proxy[i]) != 0)
-            return -1;
-        if (i)
-            strcat(proxy_list, ",");
-        strcat(proxy_list, fp_endpoint(proxy[i]));
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    for (int i = 0; i < MEMBERS; i++)
-        fp_stop(proxy[i]);
-    eh_cluster_stop(itest_cluster);
-    return 0;
-}
-
-/* Each member's ID, read from a response it served itself. */
-static void learn_member_ids(void)
-{
-    for (int i = 0; i < MEMBERS; i++) {
-        etcd_client *c = itest_client(eh_member_endpoint(itest_cluster, i));
-        etcd_op *op = etcd_op_get("id", 2);
-        etcd_op_with_serializable(op);
-        etcd_response *r = NULL;
-        etcd_error *err = NULL;
-        ASSERT_OK(etcd_kv_do(etcd_client_kv(c), op, &r, &err), err);
-        member_id[i] = etcd_response_member_id(r);
-        etcd_response_free(r);
-        etcd_op_free(op);
-        etcd_client_free(c);
-    }
-}
-
 static int served_by(const etcd_response *r)
 {
-    for (int i = 0; i < MEMBERS; i++)
-        if (member_id[i] == etcd_response_member_id(r))
-            return i;
-    fail_msg("response from unknown member %llx", (unsigned long long)etcd_response_member_id(r));
-    return -1;
+    int m = pc_member_index(etcd_response_member_id(r));
+    if (m < 0)
+        fail_msg("response from unknown member %llx", (unsigned long long)etcd_response_member_id(r));
+    return m;
 }
 
 static etcd_client *failover_client(int64_t keepalive_ms, int require_leader)
 {
-    etcd_config *cfg = itest_config(proxy_list);
+    etcd_config *cfg = itest_config(pc_proxy_list);
     if (keepalive_ms)
         assert_int_equal(etcd_config_set_keepalive(cfg, keepalive_ms, keepalive_ms), ETCD_OK);
     etcd_config_set_require_leader(cfg, require_leader);
@@ -139,22 +87,6 @@ static void wait_all_ready(void)
     assert_int_equal(eh_cluster_wait_ready(itest_cluster, 30000), 0);
 }
 
-/* Every test starts from a whole, healthy cluster with all proxies passing. */
-static int whole_cluster(void **state)
-{
-    (void)state;
-    for (int i = 0; i < MEMBERS; i++) {
-        fp_set_mode(proxy[i], FP_PASS);
-        if (eh_member_pid(itest_cluster, i) < 0 && eh_member_restart(itest_cluster, i) != 0)
-            return -1;
-    }
-    if (eh_cluster_wait_ready(itest_cluster, 30000) != 0)
-        return -1;
-    if (member_id[0] == 0)
-        learn_member_ids();
-    return 0;
-}
-
 static void test_kill_serving_member(void **state)
 {
     (void)state;
@@ -205,7 +137,7 @@ static void test_blackholed_member(void **state)
     for (int round = 0; round < 3; round++) {
         int64_t took;
         int victim = timed_get(kv, "fo/bh", 5000, &took);
-        fp_set_mode(proxy[victim], FP_BLACKHOLE);
+        fp_set_mode(pc_proxy[victim], FP_BLACKHOLE);
         int64_t worst = 0;
         for (int i = 0; i < 10; i++) {
             int m = timed_get(kv, "fo/bh", 8000, &took);
@@ -214,8 +146,8 @@ static void test_blackholed_member(void **state)
                 worst = took;
         }
         print_message("FAILOVER blackhole round=%d victim=m%d worst_read_ms=%lld\n", round, victim, (long long)worst);
-        fp_set_mode(proxy[victim], FP_PASS);
-        fp_drop_connections(proxy[victim]);
+        fp_set_mode(pc_proxy[victim], FP_PASS);
+        fp_drop_connections(pc_proxy[victim]);
     }
     etcd_client_free(c);
 }
@@ -229,7 +161,7 @@ static void *drop_loop(void *arg)
     dropper *d = arg;
     while (!atomic_load(&d->stop)) {
         for (int i = 0; i < MEMBERS; i++)
-            fp_drop_connections(proxy[i]);
+            fp_drop_connections(pc_proxy[i]);
         struct timespec ts = {0, 3 * 1000 * 1000}; /* the fault's period, not a synchronisation */
         nanosleep(&ts, NULL);
     }
@@ -364,18 +296,18 @@ static void test_get_in_flight_while_member_restarts(void **state)
     int64_t took;
     int victim = timed_get(kv, "fo/restart", 5000, &took);
     /* Hold the victim's traffic so the next read is in flight on it, then restart it. */
-    fp_set_mode(proxy[victim], FP_DELAY);
-    fp_set_delay_ms(proxy[victim], 1500);
+    fp_set_mode(pc_proxy[victim], FP_DELAY);
+    fp_set_delay_ms(pc_proxy[victim], 1500);
     for (int i = 0; i < MEMBERS; i++)
         if (i != victim)
-            fp_set_mode(proxy[i], FP_NO_ACCEPT);
+            fp_set_mode(pc_proxy[i], FP_NO_ACCEPT);
     reader_job j = {kv, "fo/restart", 15000, ETCD_E_INTERNAL, {0}, 0};
     pthread_t th;
     pthread_create(&th, NULL, reader, &j);
     /* Wait until the read's bytes sit in the proxy's delay queue, then restart the member. */
     assert_int_equal(eh_member_kill(itest_cluster, victim), 0);
     for (int i = 0; i < MEMBERS; i++)
-        fp_set_mode(proxy[i], FP_PASS);
+        fp_set_mode(pc_proxy[i], FP_PASS);
     assert_int_equal(eh_member_restart(itest_cluster, victim), 0);
     pthread_join(th, NULL);
     ASSERT_OK(j.rc, NULL);
@@ -387,7 +319,7 @@ static void test_get_in_flight_while_member_restarts(void **state)
 static void test_set_endpoints_switches_live_client(void **state)
 {
     (void)state;
-    etcd_client *c = itest_client(fp_endpoint(proxy[0]));
+    etcd_client *c = itest_client(fp_endpoint(pc_proxy[0]));
     etcd_error *err = NULL;
     etcd_kv *kv = etcd_client_kv(c);
     int64_t took;
@@ -395,15 +327,15 @@ static void test_set_endpoints_switches_live_client(void **state)
     assert_int_equal(etcd_client_set_endpoints(c, "bad endpoint", &err), ETCD_E_BAD_ENDPOINT);
     etcd_error_free(err);
     err = NULL;
-    ASSERT_OK(etcd_client_set_endpoints(c, fp_endpoint(proxy[1]), &err), err);
+    ASSERT_OK(etcd_client_set_endpoints(c, fp_endpoint(pc_proxy[1]), &err), err);
     char buf[64];
     etcd_client_endpoints(c, buf, sizeof buf);
-    assert_string_equal(buf, fp_endpoint(proxy[1]));
+    assert_string_equal(buf, fp_endpoint(pc_proxy[1]));
     /* The old member is unreachable now; every read is served by the new one. */
-    fp_set_mode(proxy[0], FP_DROP);
+    fp_set_mode(pc_proxy[0], FP_DROP);
     for (int i = 0; i < 5; i++)
         assert_int_equal(timed_get(kv, "fo/switch", 5000, &took), 1);
-    fp_set_mode(proxy[0], FP_PASS);
+    fp_set_mode(pc_proxy[0], FP_PASS);
     etcd_client_free(c);
 }
 
@@ -411,13 +343,13 @@ static void test_dial_timeouts(void **state)
 {
     (void)state;
     /* A listener that accepts and never answers: the dial waits the full timeout and says why. */
-    fp_set_mode(proxy[2], FP_BLACKHOLE);
+    fp_set_mode(pc_proxy[2], FP_BLACKHOLE);
     etcd_config *cfg = etcd_config_new();
     etcd_error *err = NULL;
     char dead[64];
     snprintf(dead, sizeof dead, "127.0.0.1:%d", eh_free_port());
     char list[256];
-    snprintf(list, sizeof list, "%s,%s", dead, fp_endpoint(proxy[2]));
+    snprintf(list, sizeof list, "%s,%s", dead, fp_endpoint(pc_proxy[2]));
     ASSERT_OK(etcd_config_set_endpoints(cfg, list, &err), err);
     etcd_config_set_dial_timeout_ms(cfg, 700);
     etcd_client *c = NULL;
@@ -428,14 +360,14 @@ static void test_dial_timeouts(void **state)
     const char *m = etcd_error_message(err);
     assert_non_null(strstr(m, dead));
     assert_non_null(strstr(m, "connection refused"));
-    assert_non_null(strstr(m, fp_endpoint(proxy[2])));
+    assert_non_null(strstr(m, fp_endpoint(pc_proxy[2])));
     assert_non_null(strstr(m, "did not answer"));
     etcd_error_free(err);
     err = NULL;
-    fp_set_mode(proxy[2], FP_PASS);
+    fp_set_mode(pc_proxy[2], FP_PASS);
 
     /* Dead and live endpoints mixed: connects, and every request is served. */
-    snprintf(list, sizeof list, "%s,%s", dead, fp_endpoint(proxy[0]));
+    snprintf(list, sizeof list, "%s,%s", dead, fp_endpoint(pc_proxy[0]));
     ASSERT_OK(etcd_config_set_endpoints(cfg, list, &err), err);
     etcd_config_set_dial_timeout_ms(cfg, 5000);
     ASSERT_OK(etcd_client_new(cfg, &c, &err), err);
@@ -476,15 +408,15 @@ static void test_auto_sync_finds_members(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_kill_serving_member, whole_cluster),
-        cmocka_unit_test_setup(test_blackholed_member, whole_cluster),
-        cmocka_unit_test_setup(test_at_most_once_under_dropped_connections, whole_cluster),
-        cmocka_unit_test_setup(test_two_of_three_stopped, whole_cluster),
-        cmocka_unit_test_setup(test_read_waits_out_total_outage, whole_cluster),
-        cmocka_unit_test_setup(test_get_in_flight_while_member_restarts, whole_cluster),
-        cmocka_unit_test_setup(test_set_endpoints_switches_live_client, whole_cluster),
-        cmocka_unit_test_setup(test_dial_timeouts, whole_cluster),
-        cmocka_unit_test_setup(test_auto_sync_finds_members, whole_cluster),
+        cmocka_unit_test_setup(test_kill_serving_member, pc_whole_cluster),
+        cmocka_unit_test_setup(test_blackholed_member, pc_whole_cluster),
+        cmocka_unit_test_setup(test_at_most_once_under_dropped_connections, pc_whole_cluster),
+        cmocka_unit_test_setup(test_two_of_three_stopped, pc_whole_cluster),
+        cmocka_unit_test_setup(test_read_waits_out_total_outage, pc_whole_cluster),
+        cmocka_unit_test_setup(test_get_in_flight_while_member_restarts, pc_whole_cluster),
+        cmocka_unit_test_setup(test_set_endpoints_switches_live_client, pc_whole_cluster),
+        cmocka_unit_test_setup(test_dial_timeouts, pc_whole_cluster),
+        cmocka_unit_test_setup(test_auto_sync_finds_members, pc_whole_cluster),
     };
-    return cmocka_run_group_tests_name("failover", tests, setup, teardown);
+    return cmocka_run_group_tests_name("failover", tests, pc_setup, pc_teardown);
 }

@@ -11,14 +11,9 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "fault_proxy.h"
-#include "itest.h"
+#include "proxied_cluster.h"
 
-#define MEMBERS 3
-
-static fp_proxy *proxy[MEMBERS];
-static uint64_t member_id[MEMBERS];
-static char proxy_list[256];
+#define MEMBERS PC_MEMBERS
 
 static int64_t now_ms(void)
 {
@@ -33,82 +28,11 @@ static void pause_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static const char *const etcd_extra[] = {"--grpc-keepalive-min-time=500ms", NULL};
-
-static int setup(void **state)
-{
-    (void)state;
-    eh_opts opts = {.members = MEMBERS, .heartbeat_ms = 50, .election_ms = 500, .extra_args = etcd_extra};
-    itest_cluster = itest_start(&opts);
-    if (!itest_cluster)
-        return -1;
-    proxy_list[0] = 0;
-    for (int i = 0; i < MEMBERS; i++) {
-        if (fp_start(eh_member_client_port(itest_cluster, i), &proxy[i]) != 0)
-            return -1;
-        if (i)
-            strcat(proxy_list, ",");
-        strcat(proxy_list, fp_endpoint(proxy[i]));
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    for (int i = 0; i < MEMBERS; i++)
-        fp_stop(proxy[i]);
-    eh_cluster_stop(itest_cluster);
-    return 0;
-}
-
-/* Each member's ID, read from a response it served itself. */
-static void learn_member_ids(void)
-{
-    for (int i = 0; i < MEMBERS; i++) {
-        etcd_client *c = itest_client(eh_member_endpoint(itest_cluster, i));
-        etcd_op *op = etcd_op_get("id", 2);
-        etcd_op_with_serializable(op);
-        etcd_response *r = NULL;
-        etcd_error *err = NULL;
-        ASSERT_OK(etcd_kv_do(etcd_client_kv(c), op, &r, &err), err);
-        member_id[i] = etcd_response_member_id(r);
-        etcd_response_free(r);
-        etcd_op_free(op);
-        etcd_client_free(c);
-    }
-}
-
-/* The member index of a member ID; -1 when unknown (checked by the test thread later). */
-static int member_index(uint64_t id)
-{
-    for (int i = 0; i < MEMBERS; i++)
-        if (member_id[i] == id)
-            return i;
-    return -1;
-}
-
-/* Every test starts from a whole, healthy cluster with all proxies passing. */
-static int whole_cluster(void **state)
-{
-    (void)state;
-    for (int i = 0; i < MEMBERS; i++) {
-        fp_set_mode(proxy[i], FP_PASS);
-        if (eh_member_pid(itest_cluster, i) < 0 && eh_member_restart(itest_cluster, i) != 0)
-            return -1;
-    }
-    if (eh_cluster_wait_ready(itest_cluster, 30000) != 0)
-        return -1;
-    if (member_id[0] == 0)
-        learn_member_ids();
-    return 0;
-}
-
 /* A client that reaches the members only through the proxies, with keepalive short enough to
  * find a black-holed connection in about two seconds. */
 static etcd_client *watch_client(void)
 {
-    etcd_config *cfg = itest_config(proxy_list);
+    etcd_config *cfg = itest_config(pc_proxy_list);
     assert_int_equal(etcd_config_set_keepalive(cfg, 1000, 1000), ETCD_OK);
     return itest_client_from(cfg);
 }
@@ -123,7 +47,7 @@ static long accepted_total(void)
 {
     long n = 0;
     for (int i = 0; i < MEMBERS; i++)
-        n += fp_connections_accepted(proxy[i]);
+        n += fp_connections_accepted(pc_proxy[i]);
     return n;
 }
 
@@ -213,7 +137,7 @@ static void rec_cb(etcd_call *call, etcd_code code, etcd_response *resp, etcd_er
         if (etcd_watch_response_created(resp))
             r->created = true;
         size_t n = etcd_watch_response_event_count(resp);
-        int member = member_index(etcd_response_member_id(resp));
+        int member = pc_member_index(etcd_response_member_id(resp));
         if (n)
             r->last_member = member;
         int64_t t = now_ms();
@@ -448,7 +372,7 @@ static void fault_round(fault f, recorder *rec, writer *w)
         assert_int_equal(eh_member_kill(itest_cluster, victim), 0);
         break;
     case F_BLACKHOLE:
-        fp_set_mode(proxy[victim], FP_BLACKHOLE);
+        fp_set_mode(pc_proxy[victim], FP_BLACKHOLE);
         break;
     case F_STOP:
         assert_int_equal(eh_member_stop(itest_cluster, victim), 0);
@@ -484,7 +408,7 @@ static void fault_round(fault f, recorder *rec, writer *w)
                   "that event came %s after its put's ack)\n",
                   fault_name[f], (long long)(when - t0), victim, to, acked, behind);
     if (f == F_BLACKHOLE)
-        fp_set_mode(proxy[victim], FP_PASS);
+        fp_set_mode(pc_proxy[victim], FP_PASS);
     else
         assert_int_equal(eh_member_restart(itest_cluster, victim), 0);
     assert_int_equal(eh_cluster_wait_ready(itest_cluster, 30000), 0);
@@ -622,7 +546,7 @@ static void test_compaction_during_outage_ends_watch(void **state)
     /* Cut the watching client off from every member; the cluster goes on without it. */
     long accepted = accepted_total();
     for (int i = 0; i < MEMBERS; i++)
-        fp_set_mode(proxy[i], FP_BLACKHOLE);
+        fp_set_mode(pc_proxy[i], FP_BLACKHOLE);
     int64_t last = 0;
     for (int v = 2; v <= 5; v++) {
         last = put_number(kv, "wc/k", v, NULL);
@@ -641,7 +565,7 @@ static void test_compaction_during_outage_ends_watch(void **state)
     assert_int_equal(rec_finals(&rec), 0);
     int64_t t1 = now_ms();
     for (int i = 0; i < MEMBERS; i++)
-        fp_set_mode(proxy[i], FP_PASS);
+        fp_set_mode(pc_proxy[i], FP_PASS);
 
     assert_true(rec_wait(&rec, has_final, NULL, 30000));
     print_message("WATCH-FAILOVER compaction: ended %lld ms after the members were reachable again\n",
@@ -744,7 +668,7 @@ static void test_require_leader_watch_moves_to_member_with_leader(void **state)
     /* ...and, before it cancels the stream (three election timeouts later), the client's path to
      * it dies. A member comes back, so a quorum with a leader exists again, away from a. */
     int64_t t1 = now_ms();
-    fp_set_mode(proxy[a], FP_BLACKHOLE);
+    fp_set_mode(pc_proxy[a], FP_BLACKHOLE);
     assert_int_equal(rec_finals(&rec), 0);
     assert_int_equal(eh_member_restart(itest_cluster, b), 0);
     int64_t last = 0;
@@ -774,7 +698,7 @@ static void test_require_leader_watch_moves_to_member_with_leader(void **state)
             assert_int_equal(ev[i].member, b); /* a is cut off and c is down */
     }
     free(ev);
-    fp_set_mode(proxy[a], FP_PASS);
+    fp_set_mode(pc_proxy[a], FP_PASS);
     cancel_watch(call, &rec);
     etcd_client_free(wc);
     etcd_client_free(dc);
@@ -825,7 +749,7 @@ static void close_during_outage(close_when when)
     if (when == CLOSE_BEFORE_CREATED) {
         /* The creates go out on connections that carry nothing any more. */
         for (int i = 0; i < MEMBERS; i++)
-            fp_set_mode(proxy[i], FP_BLACKHOLE);
+            fp_set_mode(pc_proxy[i], FP_BLACKHOLE);
     }
     for (int i = 0; i < MANY; i++) {
         char key[16];
@@ -849,7 +773,7 @@ static void close_during_outage(close_when when)
         assert_int_equal(created, MANY);
         accepted = accepted_total();
         for (int i = 0; i < MEMBERS; i++)
-            fp_set_mode(proxy[i], FP_BLACKHOLE);
+            fp_set_mode(pc_proxy[i], FP_BLACKHOLE);
     }
     if (when == CLOSE_AFTER_DETECTION) {
         int64_t t0 = now_ms();
@@ -873,7 +797,7 @@ static void close_during_outage(close_when when)
         etcd_call_release(calls[i]);
     }
     for (int i = 0; i < MEMBERS; i++)
-        fp_set_mode(proxy[i], FP_PASS);
+        fp_set_mode(pc_proxy[i], FP_PASS);
     free(slots);
 }
 
@@ -909,7 +833,7 @@ static void close_after_last_watch(bool outage)
         if (outage) {
             long accepted = accepted_total();
             for (int i = 0; i < MEMBERS; i++)
-                fp_set_mode(proxy[i], FP_BLACKHOLE);
+                fp_set_mode(pc_proxy[i], FP_BLACKHOLE);
             int64_t t0 = now_ms();
             while (accepted_total() == accepted && now_ms() - t0 < 20000)
                 pause_ms(10);
@@ -921,7 +845,7 @@ static void close_after_last_watch(bool outage)
         assert_int_equal(rec.after_final, 0);
         rec_destroy(&rec);
         for (int i = 0; i < MEMBERS; i++)
-            fp_set_mode(proxy[i], FP_PASS);
+            fp_set_mode(pc_proxy[i], FP_PASS);
         if (outage && round == 2)
             break; /* each outage round waits for keepalive: three are enough */
     }
@@ -945,15 +869,15 @@ int main(void)
     if (getenv("ITEST_FILTER"))
         cmocka_set_test_filter(getenv("ITEST_FILTER"));
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_every_revision_once_across_faults, whole_cluster),
-        cmocka_unit_test_setup(test_compaction_during_outage_ends_watch, whole_cluster),
-        cmocka_unit_test_setup(test_require_leader_watch_ends_without_leader, whole_cluster),
-        cmocka_unit_test_setup(test_require_leader_watch_moves_to_member_with_leader, whole_cluster),
-        cmocka_unit_test_setup(test_close_during_outage_at_once, whole_cluster),
-        cmocka_unit_test_setup(test_close_during_outage_after_detection, whole_cluster),
-        cmocka_unit_test_setup(test_close_during_outage_before_created, whole_cluster),
-        cmocka_unit_test_setup(test_close_after_last_watch_with_stream_open, whole_cluster),
-        cmocka_unit_test_setup(test_close_after_last_watch_during_outage, whole_cluster),
+        cmocka_unit_test_setup(test_every_revision_once_across_faults, pc_whole_cluster),
+        cmocka_unit_test_setup(test_compaction_during_outage_ends_watch, pc_whole_cluster),
+        cmocka_unit_test_setup(test_require_leader_watch_ends_without_leader, pc_whole_cluster),
+        cmocka_unit_test_setup(test_require_leader_watch_moves_to_member_with_leader, pc_whole_cluster),
+        cmocka_unit_test_setup(test_close_during_outage_at_once, pc_whole_cluster),
+        cmocka_unit_test_setup(test_close_during_outage_after_detection, pc_whole_cluster),
+        cmocka_unit_test_setup(test_close_during_outage_before_created, pc_whole_cluster),
+        cmocka_unit_test_setup(test_close_after_last_watch_with_stream_open, pc_whole_cluster),
+        cmocka_unit_test_setup(test_close_after_last_watch_during_outage, pc_whole_cluster),
     };
-    return cmocka_run_group_tests_name("watch_failover", tests, setup, teardown);
+    return cmocka_run_group_tests_name("watch_failover", tests, pc_setup, pc_teardown);
 }
