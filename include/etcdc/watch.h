@@ -98,7 +98,9 @@ ETCD_API etcd_code etcd_watch(etcd_watcher *w, const etcd_watch_opts *opts, etcd
 /* Asks every member serving this client's watch streams for a progress notification now
  * (WatchProgressRequest). The answer reaches every watch of the stream as an empty batch with
  * etcd_watch_response_progress() set. On etcd 3.4 the answer may come while a watch is still
- * catching up, so it does not move the resume point. */
+ * catching up, so it does not move the resume point. ETCD_E_UNAVAILABLE when no watch stream is
+ * open (no watch, or every stream is being reopened): no member would be asked and nothing would
+ * receive the answer, so call it again once a watch is live. */
 ETCD_API etcd_code etcd_watch_request_progress(etcd_watcher *w, etcd_error **err);
 
 /* A watch for programs without an event loop: batches queue (bounded like any watch) until
