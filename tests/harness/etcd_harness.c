@@ -412,8 +412,8 @@ static const int reset_signals[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, 
  * is prepared here first.  An exec failure is reported back through a
  * close-on-exec pipe.
  */
-static pid_t spawn(const char *path, char *const argv[], char *const envp[], int fd_in, int fd_out,
-                   int fd_err, char *err, size_t errlen)
+static pid_t spawn_in(const char *dir, const char *path, char *const argv[], char *const envp[], int fd_in,
+                      int fd_out, int fd_err, char *err, size_t errlen)
 {
     int ep[2];
     if (pipe2(ep, O_CLOEXEC) != 0) {
@@ -444,7 +444,7 @@ static pid_t spawn(const char *path, char *const argv[], char *const envp[], int
             _exit(127);
         /* Own process group: a Ctrl-C in the terminal is not ours to get. */
         setpgid(0, 0);
-        if (dup2(fd_in, 0) >= 0 && dup2(fd_out, 1) >= 0 && dup2(fd_err, 2) >= 0)
+        if ((!dir || chdir(dir) == 0) && dup2(fd_in, 0) >= 0 && dup2(fd_out, 1) >= 0 && dup2(fd_err, 2) >= 0)
             execve(path, argv, envp);
         int e = errno;
         ssize_t w = write(ep[1], &e, sizeof e);
@@ -465,6 +465,33 @@ static pid_t spawn(const char *path, char *const argv[], char *const envp[], int
         seterr(err, errlen, "cannot execute %s: %s", path, strerror(child_errno));
         return -1;
     }
+    return pid;
+}
+
+static pid_t spawn(const char *path, char *const argv[], char *const envp[], int fd_in, int fd_out,
+                   int fd_err, char *err, size_t errlen)
+{
+    return spawn_in(NULL, path, argv, envp, fd_in, fd_out, fd_err, err, errlen);
+}
+
+pid_t eh_spawn_etcd(char *const argv[], const char *dir, const char *log_path, char *err, size_t errlen)
+{
+    int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (logfd < 0) {
+        seterr(err, errlen, "open %s: %s", log_path, strerror(errno));
+        return -1;
+    }
+    int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    char **env = build_env("ETCD_", "ETCD_UNSUPPORTED_ARCH", NULL);
+    pid_t pid = -1;
+    if (nullfd < 0 || !env)
+        seterr(err, errlen, "cannot prepare to start etcd: %s", strerror(errno));
+    else
+        pid = spawn_in(dir, etcd_bin(), argv, env, nullfd, logfd, logfd, err, errlen);
+    close(logfd);
+    if (nullfd >= 0)
+        close(nullfd);
+    free(env);
     return pid;
 }
 

@@ -3,14 +3,13 @@
  * for learner"), so a synced client must not send it any, and must drop it from its endpoints.
  *
  * The harness starts one member; the learner is added with etcdctl and started here as a second
- * etcd process joining the existing cluster, through posix_spawn (no fork once gRPC runs). It
- * runs under timeout(1), so that it ends even if this test dies before stopping it.
+ * etcd process joining the existing cluster, through the harness (eh_spawn_etcd), so that it ends
+ * with this test even if the test dies before stopping it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -18,7 +17,6 @@
 
 #include "itest.h"
 
-extern char **environ;
 
 static struct {
     char dir[256];
@@ -84,21 +82,16 @@ static void start_learner(void)
     char data[300], log[300];
     snprintf(data, sizeof data, "%s/data", learner.dir);
     snprintf(log, sizeof log, "%s/etcd.log", learner.dir);
-    const char *argv[] = {"timeout", "-k", "5", "600", "etcd", "--name", "learner", "--data-dir", data,
-                          "--listen-client-urls", learner.client_url, "--advertise-client-urls", learner.client_url,
-                          "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
-                          "--initial-cluster", initial_cluster, "--initial-cluster-state", "existing",
-                          "--logger", "zap", "--log-outputs", log, NULL};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    int rc = posix_spawnp(&learner.pid, "timeout", &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
+    char *argv[] = {"etcd", "--name", "learner", "--data-dir", data,
+                    "--listen-client-urls", learner.client_url, "--advertise-client-urls", learner.client_url,
+                    "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
+                    "--initial-cluster", initial_cluster, "--initial-cluster-state", "existing",
+                    "--logger", "zap", "--log-outputs", log, NULL};
+    char why[256];
+    learner.pid = eh_spawn_etcd(argv, NULL, log, why, sizeof why);
     free(initial_cluster);
-    if (rc != 0)
-        fail_msg("could not start the learner's etcd: %s", strerror(rc));
+    if (learner.pid < 0)
+        fail_msg("could not start the learner's etcd: %s", why);
 
     const char *list[] = {"member", "list", NULL};
     for (int64_t deadline = now_ms() + 30000; now_ms() < deadline; sleep_ms(50)) {
@@ -123,7 +116,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 static void stop_learner(void)
 {
     if (learner.pid > 0) {
-        kill(learner.pid, SIGTERM); /* timeout(1) passes it on to etcd */
+        kill(learner.pid, SIGTERM);
         while (waitpid(learner.pid, NULL, 0) < 0 && errno == EINTR)
             ;
         learner.pid = -1;

@@ -13,7 +13,6 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -23,7 +22,6 @@
 #include "fault_proxy.h"
 #include "itest.h"
 
-extern char **environ;
 
 static int64_t now_ms(void)
 {
@@ -101,22 +99,15 @@ static void solo_start(solo *s, const char *listen, const char *advertise)
     snprintf(peer_url, sizeof peer_url, "http://127.0.0.1:%d", peer);
     snprintf(initial, sizeof initial, "solo=%s", peer_url);
     snprintf(log, sizeof log, "%s/etcd.log", s->dir);
-    const char *bin = getenv("EH_ETCD") && *getenv("EH_ETCD") ? getenv("EH_ETCD") : "/usr/bin/etcd";
-    char *argv[] = {(char *)bin, "--name", "solo", "--data-dir", "data", "--listen-client-urls", (char *)listen,
+    char *argv[] = {"etcd", "--name", "solo", "--data-dir", "data", "--listen-client-urls", (char *)listen,
                     "--advertise-client-urls", (char *)advertise, "--listen-peer-urls", peer_url,
                     "--initial-advertise-peer-urls", peer_url, "--initial-cluster", initial, "--logger", "zap",
                     "--log-outputs", "stderr", NULL};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    /* Relative unix socket names (etcd accepts only host:port forms) land in this directory. */
-    posix_spawn_file_actions_addchdir_np(&fa, s->dir);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    int rc = posix_spawn(&s->pid, bin, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0)
-        fail_msg("posix_spawn %s: %s", bin, strerror(rc));
+    /* Relative unix socket names (etcd accepts only host:port forms) land in its directory. */
+    char why[256];
+    s->pid = eh_spawn_etcd(argv, s->dir, log, why, sizeof why);
+    if (s->pid < 0)
+        fail_msg("starting etcd: %s", why);
     running_solo = s;
 }
 
