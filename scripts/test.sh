@@ -58,7 +58,7 @@ setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
 ninja -C build-asan
 run_tests build-asan
 
-echo "== async tests under ThreadSanitizer"
+echo "== async, watch and lease tests under ThreadSanitizer"
 setup build-tsan -Db_sanitize=thread -Db_lundef=false
 ninja -C build-tsan "${tsan_targets[@]}"
 # One test at a time: ThreadSanitizer slows the client several times over, and two such tests

@@ -353,27 +353,12 @@ static inline void keep_all(etcd_lease *l, lease_log *g, const int64_t *ids, int
     keep_range(l, g, ids, 0, g->n, renewals, want_calls);
 }
 
-/* A Prometheus counter of a member summed over the lines that start with `prefix`; -1 when the
- * metrics could not be read. */
+/* A Prometheus counter of a member summed over the lines that start with `prefix` (0 when none
+ * does); -1 when the metrics could not be read. */
 static inline long metric_sum(int port, const char *prefix)
 {
-    char *m = sc_http_get(port, "/metrics");
-    if (!m)
-        return -1;
-    long total = 0;
-    for (char *line = m; line && *line;) {
-        char *next = strchr(line, '\n');
-        if (next)
-            *next++ = 0;
-        if (strncmp(line, prefix, strlen(prefix)) == 0) {
-            char *val = strstr(line, "} ");
-            if (val)
-                total += strtol(val + 2, NULL, 10);
-        }
-        line = next;
-    }
-    free(m);
-    return total;
+    bool found;
+    return (long)sc_metric(port, prefix, &found);
 }
 
 #define KEEPALIVE_STREAMS_STARTED "grpc_server_started_total{grpc_method=\"LeaseKeepAlive\","

@@ -7,6 +7,7 @@
 #define ETCDC_SERVER_COUNTS_H
 
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -73,31 +74,47 @@ static inline char *sc_http_get(int port, const char *path)
     return buf;
 }
 
-/* How many calls of KV `method` (e.g. "Range") the member on `port` has started to handle, or
- * -1 when its metrics could not be read. Calls the member refuses before its handler (a
- * learner's refusal, for one) are not counted here; see sc_log_count(). */
-static inline long sc_kv_calls(int port, const char *method)
+/* The sum of the samples on the member's /metrics lines that start with `prefix`: a metric's
+ * name (then only that metric, any labels) or its name with the start of its label set.
+ * *found says whether any line matched; -1 when the metrics could not be read. */
+static inline double sc_metric(int port, const char *prefix, bool *found)
 {
+    *found = false;
     char *m = sc_http_get(port, "/metrics");
     if (!m)
         return -1;
-    char want[128];
-    snprintf(want, sizeof want, "grpc_server_started_total{grpc_method=\"%s\",grpc_service=\"etcdserverpb.KV\",",
-             method);
-    long total = -1;
+    size_t pl = strlen(prefix);
+    bool bare_name = !strchr(prefix, '{');
+    double total = 0;
     for (char *line = m; line && *line;) {
         char *next = strchr(line, '\n');
         if (next)
             *next++ = 0;
-        if (strncmp(line, want, strlen(want)) == 0) {
-            char *val = strstr(line, "} ");
-            if (val)
-                total = (total < 0 ? 0 : total) + strtol(val + 2, NULL, 10);
+        if (strncmp(line, prefix, pl) == 0 && (!bare_name || line[pl] == ' ' || line[pl] == '{')) {
+            char *labels = strchr(line, '}');
+            char *val = strchr(labels ? labels : line, ' ');
+            if (val) {
+                total += strtod(val + 1, NULL);
+                *found = true;
+            }
         }
         line = next;
     }
     free(m);
     return total;
+}
+
+/* How many calls of KV `method` (e.g. "Range") the member on `port` has started to handle, or
+ * -1 when its metrics could not be read. Calls the member refuses before its handler (a
+ * learner's refusal, for one) are not counted here; see sc_log_count(). */
+static inline long sc_kv_calls(int port, const char *method)
+{
+    char want[128];
+    snprintf(want, sizeof want, "grpc_server_started_total{grpc_method=\"%s\",grpc_service=\"etcdserverpb.KV\",",
+             method);
+    bool found;
+    double n = sc_metric(port, want, &found);
+    return found ? (long)n : -1;
 }
 
 /* Occurrences of `needle` in the file at `path` (0 when it cannot be read). */

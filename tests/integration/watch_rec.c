@@ -1,10 +1,7 @@
 /* The watch tests' recorder and metrics reader. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "server_counts.h"
 #include "watch_rec.h"
 
 int64_t wrec_now_ms(void)
@@ -161,59 +158,12 @@ etcd_call *wrec_watch(etcd_client *c, const etcd_watch_opts *opts, wrec *r)
     return call;
 }
 
-/* GET /metrics over a plain socket; the body, malloc'd. */
-static char *http_get_metrics(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    /* HTTP/1.0: the body comes whole, not chunked, and the server closes after it. */
-    const char req[] = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    assert_int_equal(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    assert_non_null(buf);
-    for (;;) {
-        if (n + 4096 > cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-            assert_non_null(buf);
-        }
-        ssize_t got = read(fd, buf + n, cap - n - 1);
-        if (got <= 0)
-            break;
-        n += (size_t)got;
-    }
-    close(fd);
-    buf[n] = 0;
-    assert_non_null(strstr(buf, " 200 "));
-    if (strstr(buf, "Transfer-Encoding: chunked"))
-        fail_msg("/metrics came chunked");
-    return buf;
-}
-
 double wrec_metric(eh_cluster *cl, int member, const char *name)
 {
-    char *body = http_get_metrics(eh_member_client_port(cl, member));
-    size_t nl = strlen(name);
-    double sum = 0;
-    bool found = false;
-    for (char *line = body; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        if (strncmp(line, name, nl) != 0 || (line[nl] != ' ' && line[nl] != '{'))
-            continue;
-        char *sp = strchr(line, ' ');
-        if (line[nl] == '{') {
-            char *close = strchr(line, '}');
-            sp = close ? strchr(close, ' ') : NULL;
-        }
-        if (!sp)
-            continue;
-        sum += strtod(sp + 1, NULL);
-        found = true;
-    }
-    free(body);
+    bool found;
+    double sum = sc_metric(eh_member_client_port(cl, member), name, &found);
+    if (sum < 0)
+        fail_msg("could not read /metrics of member %d", member);
     if (!found)
         fail_msg("metric %s not found on member %d", name, member);
     return sum;
