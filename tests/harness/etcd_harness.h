@@ -118,9 +118,9 @@ int eh_etcdctl(const eh_cluster *c, const char *const *argv, const void *stdin_d
                int *exit_status);
 
 /* Starts an etcd the test sets up itself (the binary is EH_ETCD's or the default, whatever
-   argv[0] says), in dir (NULL: here), stdout and stderr appended to log_path, with the members' guards: it
-   dies with the test process and has its own process group. Its pid, or -1 with err set. The
-   caller stops and reaps it. */
+   argv[0] says), in dir (NULL: here), stdout and stderr appended to log_path, with the
+   members' guards: it dies with the test process and has its own process group. Its pid, or
+   -1 with err set. The caller stops and reaps it. */
 pid_t eh_spawn_etcd(char *const argv[], const char *dir, const char *log_path, char *err, size_t errlen);
 
 /* A currently free loopback TCP port, or -1. */

@@ -17,7 +17,6 @@
 
 #include "itest.h"
 
-
 static struct {
     char dir[256];
     char client_url[64];

@@ -22,7 +22,6 @@
 #include "fault_proxy.h"
 #include "itest.h"
 
-
 static int64_t now_ms(void)
 {
     struct timespec ts;

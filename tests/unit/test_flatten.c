@@ -6,7 +6,6 @@
 
 #include "transport/decode.h"
 
-/* Parts longer than gRPC's inline slices, which a slice buffer would merge into one. */
 /* Linked with --wrap=realloc: fails the next call when set. */
 static bool fail_realloc;
 void *__real_realloc(void *p, size_t n);
@@ -20,6 +19,7 @@ void *__wrap_realloc(void *p, size_t n)
     return __real_realloc(p, n);
 }
 
+/* Parts longer than gRPC's inline slices, which a slice buffer would merge into one. */
 static grpc_byte_buffer *buffer_of(const char *const *parts, size_t n)
 {
     grpc_slice s[8];
