@@ -81,3 +81,11 @@ int pc_member_index(uint64_t id)
             return i;
     return -1;
 }
+
+int pc_member_known(uint64_t id)
+{
+    int m = pc_member_index(id);
+    if (m < 0)
+        fail_msg("no member has ID %llx", (unsigned long long)id);
+    return m;
+}

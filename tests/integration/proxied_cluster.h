@@ -25,5 +25,7 @@ int pc_teardown(void **state);
 int pc_whole_cluster(void **state);
 /* The index of the member with this ID; -1 when none has it. */
 int pc_member_index(uint64_t id);
+/* The same from the test's own thread, where an unknown ID fails the test. */
+int pc_member_known(uint64_t id);
 
 #endif

@@ -14,14 +14,6 @@
 #define TTL 5
 #define KEPT 20
 
-static int member_index(uint64_t id)
-{
-    int m = pc_member_index(id);
-    if (m < 0)
-        fail_msg("unknown member %llx", (unsigned long long)id);
-    return m;
-}
-
 /* The leases under test, the client that keeps them (through the proxies) and one that checks
  * them (directly, so the proxies' faults do not touch it). */
 typedef struct scene {
@@ -66,7 +58,7 @@ static int serving_member(scene *s)
             m = s->g->e[i].member;
         }
     pthread_mutex_unlock(&s->g->mu);
-    return member_index(m);
+    return pc_member_known(m);
 }
 
 static int count_keys(scene *s)
@@ -241,7 +233,7 @@ static void test_leader_changes(void **state)
     int64_t t0 = sc_now_ms();
     /* Leadership goes round every member, the one serving the stream included. */
     for (int round = 0; round < MEMBERS; round++) {
-        int from = member_index(leader_id());
+        int from = pc_member_known(leader_id());
         int to = (from + 1) % MEMBERS;
         move_leader(to);
         print_message("LEASE-FAILOVER leader moved m%d -> m%d, stream served by m%d\n", from, to, serving_member(&s));

@@ -6,9 +6,7 @@
 
 int64_t wrec_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return sc_now_ms();
 }
 
 void wrec_timedwait(wrec *r, int ms)
