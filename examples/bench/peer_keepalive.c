@@ -93,8 +93,9 @@ static void on_granted(etcd_call *call, etcd_code code, etcd_response *resp, etc
     etcd_error_free(err);
     if (code != ETCD_OK)
         return;
-    bench_latch_add(&r->granted, 1);
+    /* The slot's next grant first: once the last grant is counted, grant_all() frees the slots. */
     grant_next(s);
+    bench_latch_add(&r->granted, 1);
 }
 
 static bool grant_all(ka_run *r)
