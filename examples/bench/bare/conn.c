@@ -12,6 +12,8 @@ static const char *const method_paths[BARE_N_METHODS] = {
     [BARE_PUT] = "/etcdserverpb.KV/Put",
     [BARE_RANGE] = "/etcdserverpb.KV/Range",
     [BARE_WATCH] = "/etcdserverpb.Watch/Watch",
+    [BARE_LEASE_GRANT] = "/etcdserverpb.Lease/LeaseGrant",
+    [BARE_LEASE_KEEPALIVE] = "/etcdserverpb.Lease/LeaseKeepAlive",
 };
 
 /* host:port (optionally after http://) as a gRPC target: ipv4: for an address, dns: for a name. */
@@ -106,8 +108,22 @@ void bare_conn_close(bare_conn *c)
 
 bool bare_conn_run(bare_conn *c, const bool *stop)
 {
+    return bare_conn_run_until(c, stop, 0);
+}
+
+bool bare_conn_run_until(bare_conn *c, const bool *stop, uint64_t until_ns)
+{
+    /* gRPC's monotonic clock has its own origin: convert by distance, not by value. */
+    gpr_timespec deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    if (until_ns) {
+        uint64_t now = bare_now_ns();
+        int64_t left_ms = until_ns > now ? (int64_t)((until_ns - now + 999999) / 1000000) : 0;
+        deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(left_ms, GPR_TIMESPAN));
+    }
     while (!*stop) {
-        grpc_event ev = grpc_completion_queue_next(c->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        grpc_event ev = grpc_completion_queue_next(c->cq, deadline, NULL);
+        if (ev.type == GRPC_QUEUE_TIMEOUT)
+            return true;
         if (ev.type != GRPC_OP_COMPLETE)
             return false;
         bare_tag *t = ev.tag;

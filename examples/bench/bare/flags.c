@@ -43,13 +43,13 @@ int bare_parse_flags(int argc, char **argv, bare_flags *f)
                       .inflight = 1, .val_size = 256, .seconds = 10};
     const flag_spec specs[] = {
         {"endpoint", &f->endpoint, NULL, "etcd endpoint"},
-        {"op", &f->op, NULL, "put | get (linearizable) | sget (serializable get) | watch"},
-        {"total", NULL, &f->total, "timed ops (watch: events)"},
+        {"op", &f->op, NULL, "put | get (linearizable) | sget (serializable get) | watch | watchers | keepalive"},
+        {"total", NULL, &f->total, "timed ops (watch: events; watchers: watches; keepalive: leases)"},
         {"warmup", NULL, &f->warmup, "untimed warm-up ops"},
         {"inflight", NULL, &f->inflight, "concurrent requests in flight on the one connection"},
         {"val-size", NULL, &f->val_size, "value size in bytes"},
         {"label", &f->label, NULL, "free-form label echoed in the result line"},
-        {"seconds", NULL, &f->seconds, "accepted for gopeer's sake; no workload here uses it"},
+        {"seconds", NULL, &f->seconds, "keepalive: how long the leases are kept alive"},
         {NULL, NULL, NULL, NULL},
     };
     for (int i = 1; i < argc; i++) {

@@ -1,5 +1,5 @@
 /*
- * Unary KV requests kept in flight: each slot is one request at a time; its completion checks the
+ * Unary KV requests (and lease grants) kept in flight: each slot is one request at a time; its completion checks the
  * answer and starts the slot's next request, so `inflight` requests stay in flight without a
  * thread per request.
  */
@@ -82,7 +82,7 @@ static void slot_start(kv_slot *sl)
     grpc_metadata_array_init(&sl->init_md);
     grpc_metadata_array_init(&sl->trailing_md);
     sl->t0 = bare_now_ns();
-    sl->call = bare_conn_call(r->c, put ? BARE_PUT : BARE_RANGE);
+    sl->call = bare_conn_call(r->c, put ? BARE_PUT : r->s->kind == KV_GRANT ? BARE_LEASE_GRANT : BARE_RANGE);
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -114,6 +114,14 @@ static bool check(kv_runner *r, kv_slot *sl)
             r->rev = p->header->revision;
         return p != NULL;
     }
+    if (r->s->kind == KV_GRANT) {
+        Etcdserverpb__LeaseGrantResponse *g = (Etcdserverpb__LeaseGrantResponse *)bare_unpack(
+            &etcdserverpb__lease_grant_response__descriptor, sl->recv, &alloc);
+        if (!g || g->id == 0 || g->ttl <= 0)
+            return false;
+        r->s->ids[sl->idx] = g->id;
+        return true;
+    }
     Etcdserverpb__RangeResponse *g =
         (Etcdserverpb__RangeResponse *)bare_unpack(&etcdserverpb__range_response__descriptor, sl->recv, &alloc);
     return g && g->n_kvs == 1 && g->kvs[0]->value.len == r->s->val_size;
@@ -126,7 +134,7 @@ static void slot_done(bare_tag *tag, bool ok)
     if (!ok || sl->status != GRPC_STATUS_OK)
         report(r, "failed", sl);
     else if (!check(r, sl))
-        report(r, r->s->kind == KV_PUT ? "bad put response" : "bad get response", sl);
+        report(r, r->s->kind == KV_PUT ? "bad put response" : r->s->kind == KV_GRANT ? "bad grant response" : "bad get response", sl);
     if (r->s->lat_ns)
         r->s->lat_ns[sl->idx] = bare_now_ns() - sl->t0;
     bare_arena_reset(sl->arena);
@@ -185,7 +193,12 @@ bool bare_kv_run(bare_conn *c, const kv_spec *s, uint64_t n, size_t inflight, ui
         fprintf(stderr, "key prefix \"%s\" is too long\n", s->key_prefix);
         return false;
     }
-    if (s->kind != KV_PUT) {
+    if (s->kind == KV_GRANT) {
+        Etcdserverpb__LeaseGrantRequest req = ETCDSERVERPB__LEASE_GRANT_REQUEST__INIT;
+        req.ttl = s->ttl;
+        r.fixed = true;
+        r.fixed_req = bare_pack(&req.base);
+    } else if (s->kind != KV_PUT) {
         static const char get_key[] = "bench-getkey-000";
         Etcdserverpb__RangeRequest req = ETCDSERVERPB__RANGE_REQUEST__INIT;
         req.key = (ProtobufCBinaryData){.len = sizeof get_key - 1, .data = (uint8_t *)get_key};

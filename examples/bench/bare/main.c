@@ -1,7 +1,8 @@
 /*
  * etcdc-bare-peer: the shared peer workloads on gRPC core alone, taking gopeer's flags and
  * printing its RESULT line (see bare.h). put / get / sget: --warmup then --total requests with
- * --inflight in flight; watch: --total preloaded events replayed to one watch.
+ * --inflight in flight; watch: --total preloaded events replayed to one watch; watchers: --total
+ * watches created on one stream; keepalive: --total leases kept alive for --seconds.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,24 +94,64 @@ static int run_watch(bare_conn *c, const bare_flags *f, const uint8_t *val)
     return ok ? 0 : 1;
 }
 
+static int run_watchers(bare_conn *c, const bare_flags *f)
+{
+    bare_result r = {.f = f, .n = (uint64_t)f->total};
+    timed t;
+    timed_start(&t);
+    bool ok = bare_watchers_run(c, "bench-w/", (uint64_t)f->total, &r.count, &r.errors);
+    timed_stop(&t, &r);
+    r.maxrss_kb = bare_maxrss_kb();
+    if (ok)
+        bare_print_result(&r);
+    return ok ? 0 : 1;
+}
+
+/* The leases' TTL, as the other peers grant them. */
+#define LEASE_TTL_S 9
+
+static int run_keepalive(bare_conn *c, const bare_flags *f)
+{
+    int64_t *ids = calloc((size_t)f->total, sizeof *ids);
+    if (!ids) {
+        fprintf(stderr, "out of memory\n");
+        return 1;
+    }
+    kv_spec s = {.kind = KV_GRANT, .ttl = LEASE_TTL_S, .ids = ids};
+    uint64_t errors;
+    if (!bare_kv_run(c, &s, (uint64_t)f->total, 64, &errors) || errors) {
+        fprintf(stderr, "grant: %llu grants failed\n", (unsigned long long)errors);
+        free(ids);
+        return 1;
+    }
+    bare_result r = {.f = f, .n = (uint64_t)f->total};
+    timed t;
+    timed_start(&t);
+    bool ok = bare_keepalive_run(c, ids, (uint64_t)f->total, LEASE_TTL_S, f->seconds, &r.count, &r.errors);
+    timed_stop(&t, &r);
+    r.maxrss_kb = bare_maxrss_kb();
+    if (ok)
+        bare_print_result(&r);
+    free(ids);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     bare_flags f;
     int pr = bare_parse_flags(argc, argv, &f);
     if (pr)
         return pr == 1 ? 0 : 2;
-    kv_kind kind = KV_PUT;
-    bool watch = strcmp(f.op, "watch") == 0;
-    if (strcmp(f.op, "get") == 0)
-        kind = KV_GET;
-    else if (strcmp(f.op, "sget") == 0)
-        kind = KV_SGET;
-    else if (strcmp(f.op, "put") != 0 && !watch) {
-        fprintf(stderr, "--op: \"%s\" is not put, get, sget or watch\n", f.op);
+    static const char *const ops[] = {"put", "get", "sget", "watch", "watchers", "keepalive"};
+    enum { OP_PUT, OP_GET, OP_SGET, OP_WATCH, OP_WATCHERS, OP_KEEPALIVE, N_OPS } op = 0;
+    while (op < N_OPS && strcmp(f.op, ops[op]) != 0)
+        op++;
+    if (op == N_OPS) {
+        fprintf(stderr, "--op: \"%s\" is not put, get, sget, watch, watchers or keepalive\n", f.op);
         return 2;
     }
-    if (f.total < 1 || f.inflight < 1 || f.warmup < 0 || f.val_size < 0) {
-        fprintf(stderr, "--total and --inflight must be at least 1, --warmup and --val-size not negative\n");
+    if (f.total < 1 || f.inflight < 1 || f.warmup < 0 || f.val_size < 0 || f.seconds < 1) {
+        fprintf(stderr, "--total, --inflight and --seconds must be at least 1, --warmup and --val-size not negative\n");
         return 2;
     }
     uint8_t *val = random_bytes((size_t)f.val_size);
@@ -121,8 +162,14 @@ int main(int argc, char **argv)
     grpc_init();
     bare_conn c;
     int rc = 1;
-    if (bare_conn_open(&c, f.endpoint, 5000))
-        rc = watch ? run_watch(&c, &f, val) : run_kv(&c, &f, kind, val);
+    if (bare_conn_open(&c, f.endpoint, 5000)) {
+        switch (op) {
+        case OP_WATCH: rc = run_watch(&c, &f, val); break;
+        case OP_WATCHERS: rc = run_watchers(&c, &f); break;
+        case OP_KEEPALIVE: rc = run_keepalive(&c, &f); break;
+        default: rc = run_kv(&c, &f, op == OP_GET ? KV_GET : op == OP_SGET ? KV_SGET : KV_PUT, val); break;
+        }
+    }
     bare_conn_close(&c);
     grpc_shutdown();
     free(val);
