@@ -22,11 +22,17 @@ typedef struct waker {
     atomic_bool pending;
 } waker;
 
+/* A heap entry keeps its timer's key beside the pointer: sifting compares without reading timers. */
+typedef struct heap_slot {
+    int64_t when_ms;
+    etcd_timer *t;
+} heap_slot;
+
 struct etcd_loop {
     grpc_completion_queue *cq;
     pthread_t thread;
     pthread_mutex_t mu;         /* guards the heap */
-    etcd_timer **heap;          /* min-heap on when_ms */
+    heap_slot *heap;            /* min-heap on when_ms */
     size_t n, cap;
     int64_t wake_at_ms;         /* when the loop returns from next() at the latest */
     waker wake;
@@ -34,46 +40,58 @@ struct etcd_loop {
     int idle_events;            /* completions handled since the first task was deferred */
 };
 
-static void heap_swap(etcd_loop *l, size_t a, size_t b)
+/* Moves slot s to index i and tells its timer where it is now. */
+static void heap_place(etcd_loop *l, size_t i, heap_slot s)
 {
-    etcd_timer *t = l->heap[a];
-    l->heap[a] = l->heap[b];
-    l->heap[b] = t;
-    l->heap[a]->heap_index = a;
-    l->heap[b]->heap_index = b;
+    l->heap[i] = s;
+    s.t->heap_index = i;
 }
 
+/* Both sifts carry one slot through a hole and compare the keys in the array, so a pass reads
+ * no timer: with thousands armed (a keepalive's leases) each timer is a likely cache miss. */
 static void heap_up(etcd_loop *l, size_t i)
 {
-    while (i > 0 && l->heap[(i - 1) / 2]->when_ms > l->heap[i]->when_ms) {
-        heap_swap(l, i, (i - 1) / 2);
-        i = (i - 1) / 2;
+    heap_slot s = l->heap[i];
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (l->heap[p].when_ms <= s.when_ms)
+            break;
+        heap_place(l, i, l->heap[p]);
+        i = p;
     }
+    heap_place(l, i, s);
 }
 
 static void heap_down(etcd_loop *l, size_t i)
 {
+    heap_slot s = l->heap[i];
     for (;;) {
-        size_t m = i, a = 2 * i + 1, b = a + 1;
-        if (a < l->n && l->heap[a]->when_ms < l->heap[m]->when_ms)
-            m = a;
-        if (b < l->n && l->heap[b]->when_ms < l->heap[m]->when_ms)
-            m = b;
-        if (m == i)
-            return;
-        heap_swap(l, i, m);
+        size_t m = 2 * i + 1;
+        if (m >= l->n)
+            break;
+        if (m + 1 < l->n && l->heap[m + 1].when_ms < l->heap[m].when_ms)
+            m++;
+        if (l->heap[m].when_ms >= s.when_ms)
+            break;
+        heap_place(l, i, l->heap[m]);
         i = m;
     }
+    heap_place(l, i, s);
 }
 
 static etcd_timer *heap_pop(etcd_loop *l)
 {
-    etcd_timer *t = l->heap[0];
+    etcd_timer *t = l->heap[0].t;
     l->heap[0] = l->heap[--l->n];
-    l->heap[0]->heap_index = 0;
-    heap_down(l, 0);
+    if (l->n)
+        heap_down(l, 0);
     t->heap_index = SIZE_MAX;
     return t;
+}
+
+static bool heap_holds(const etcd_loop *l, const etcd_timer *t)
+{
+    return t->heap_index < l->n && l->heap[t->heap_index].t == t;
 }
 
 static void wake_done(etcd_tag *tag, bool ok)
@@ -116,7 +134,7 @@ bool etcd_loop_timer_add(etcd_loop *l, etcd_timer *t, int64_t when_ms)
     pthread_mutex_lock(&l->mu);
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
-        etcd_timer **h = realloc(l->heap, cap * sizeof *h);
+        heap_slot *h = realloc(l->heap, cap * sizeof *h);
         if (!h) {
             pthread_mutex_unlock(&l->mu);
             return false;
@@ -125,9 +143,8 @@ bool etcd_loop_timer_add(etcd_loop *l, etcd_timer *t, int64_t when_ms)
         l->cap = cap;
     }
     t->when_ms = when_ms;
-    t->heap_index = l->n;
-    l->heap[l->n++] = t;
-    heap_up(l, t->heap_index);
+    l->heap[l->n] = (heap_slot){when_ms, t};
+    heap_up(l, l->n++);
     /* Request deadlines are seconds away: they almost never need a wake-up, which would cost a call. */
     bool sooner = when_ms < l->wake_at_ms;
     pthread_mutex_unlock(&l->mu);
@@ -139,12 +156,11 @@ bool etcd_loop_timer_add(etcd_loop *l, etcd_timer *t, int64_t when_ms)
 void etcd_loop_timer_cancel(etcd_loop *l, etcd_timer *t)
 {
     pthread_mutex_lock(&l->mu);
-    size_t i = t->heap_index;
-    if (i < l->n && l->heap[i] == t) {
+    if (heap_holds(l, t)) {
+        size_t i = t->heap_index;
         l->heap[i] = l->heap[--l->n];
         if (i < l->n) {
-            etcd_timer *moved = l->heap[i];
-            moved->heap_index = i;
+            etcd_timer *moved = l->heap[i].t;
             heap_up(l, i);
             heap_down(l, moved->heap_index);
         }
@@ -156,9 +172,9 @@ void etcd_loop_timer_cancel(etcd_loop *l, etcd_timer *t)
 void etcd_loop_timer_expedite(etcd_loop *l, etcd_timer *t)
 {
     pthread_mutex_lock(&l->mu);
-    bool armed = t->heap_index < l->n && l->heap[t->heap_index] == t;
+    bool armed = heap_holds(l, t);
     if (armed) {
-        t->when_ms = 0;
+        t->when_ms = l->heap[t->heap_index].when_ms = 0;
         heap_up(l, t->heap_index);
     }
     pthread_mutex_unlock(&l->mu);
@@ -170,7 +186,7 @@ void etcd_loop_expedite_all(etcd_loop *l)
 {
     pthread_mutex_lock(&l->mu);
     for (size_t i = 0; i < l->n; i++)
-        l->heap[i]->when_ms = 0;
+        l->heap[i].t->when_ms = l->heap[i].when_ms = 0;
     bool any = l->n > 0;
     pthread_mutex_unlock(&l->mu);
     if (any)
@@ -183,7 +199,7 @@ static void run_due_timers(etcd_loop *l, bool all)
     int64_t now = etcd_now_ms();
     for (;;) {
         pthread_mutex_lock(&l->mu);
-        etcd_timer *t = l->n && (all || l->heap[0]->when_ms <= now) ? heap_pop(l) : NULL;
+        etcd_timer *t = l->n && (all || l->heap[0].when_ms <= now) ? heap_pop(l) : NULL;
         pthread_mutex_unlock(&l->mu);
         if (!t)
             return;
@@ -199,8 +215,8 @@ static gpr_timespec next_deadline(etcd_loop *l)
     int64_t now = etcd_now_ms();
     pthread_mutex_lock(&l->mu);
     int64_t when = now + MAX_SLEEP_MS;
-    if (l->n && l->heap[0]->when_ms < when)
-        when = l->heap[0]->when_ms;
+    if (l->n && l->heap[0].when_ms < when)
+        when = l->heap[0].when_ms;
     l->wake_at_ms = when;
     pthread_mutex_unlock(&l->mu);
     int64_t wait = when - now;
