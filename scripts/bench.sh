@@ -25,7 +25,7 @@ if [ "${SMOKE:-0}" = 1 ]; then
     STREAM_DEFAULT="watch:1:2000 watchers:1:500 keepalive:1:100 keepalive:1:1000"
 else
     ROUNDS=${ROUNDS:-3} SEQ=10000 CONC=50000
-    STREAM_DEFAULT="watch:1:20000 watchers:1:10000 keepalive:1:1000 keepalive:1:10000"
+    STREAM_DEFAULT="watch:1:50000 watchers:1:10000 keepalive:1:1000 keepalive:1:10000"
 fi
 KV_WORKLOADS=${KV_WORKLOADS:-"put:1:$SEQ put:64:$CONC put:256:$CONC get:1:$SEQ get:64:$CONC get:256:$CONC sget:1:$SEQ sget:64:$CONC sget:256:$CONC"}
 STREAM_WORKLOADS=${STREAM_WORKLOADS:-$STREAM_DEFAULT}
