@@ -95,8 +95,6 @@ bool bare_stream_failed(const bare_stream *s);
 bool bare_stream_finish(bare_stream *s);
 void bare_stream_free(bare_stream *s);
 
-/* The range end of a prefix into end (cap bytes); false, said on stderr, when it has none. */
-bool bare_watch_prefix_end(const char *prefix, uint8_t *end, size_t cap);
 /* The watch workload's timed part: events of one prefix watch from start_rev until n arrived. */
 bool bare_watch_run(bare_conn *c, const char *prefix, int64_t start_rev, uint64_t n, size_t val_size,
                     uint64_t *count, uint64_t *errors);

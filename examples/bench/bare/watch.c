@@ -42,7 +42,8 @@ static void on_msg(bare_stream *s, grpc_byte_buffer *msg, void *ud)
         bare_stream_cancel(s);
 }
 
-bool bare_watch_prefix_end(const char *prefix, uint8_t *end, size_t cap)
+/* The range end of a prefix into end (cap bytes); false, said on stderr, when it has none. */
+static bool prefix_end(const char *prefix, uint8_t *end, size_t cap)
 {
     /* The prefix's range end: its last byte plus one ("bench-w/" -> "bench-w0"). */
     size_t len = strlen(prefix);
@@ -60,7 +61,7 @@ bool bare_watch_run(bare_conn *c, const char *prefix, int64_t start_rev, uint64_
 {
     *count = *errors = 0;
     uint8_t end[64];
-    if (!bare_watch_prefix_end(prefix, end, sizeof end))
+    if (!prefix_end(prefix, end, sizeof end))
         return false;
     /* A replayed batch holds many events: start with room for a few hundred. */
     watch_state w = {.n = n, .val_size = val_size, .arena = bare_arena_new(64 * 1024)};
