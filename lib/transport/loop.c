@@ -22,7 +22,8 @@ typedef struct waker {
     atomic_bool pending;
 } waker;
 
-/* A heap entry keeps its timer's key beside the pointer: sifting compares without reading timers. */
+/* A heap entry holds its timer's due time (the only copy) beside the pointer: sifting compares
+ * without reading timers. */
 typedef struct heap_slot {
     int64_t when_ms;
     etcd_timer *t;
@@ -142,7 +143,6 @@ bool etcd_loop_timer_add(etcd_loop *l, etcd_timer *t, int64_t when_ms)
         l->heap = h;
         l->cap = cap;
     }
-    t->when_ms = when_ms;
     l->heap[l->n] = (heap_slot){when_ms, t};
     heap_up(l, l->n++);
     /* Request deadlines are seconds away: they almost never need a wake-up, which would cost a call. */
@@ -174,7 +174,7 @@ void etcd_loop_timer_expedite(etcd_loop *l, etcd_timer *t)
     pthread_mutex_lock(&l->mu);
     bool armed = heap_holds(l, t);
     if (armed) {
-        t->when_ms = l->heap[t->heap_index].when_ms = 0;
+        l->heap[t->heap_index].when_ms = 0;
         heap_up(l, t->heap_index);
     }
     pthread_mutex_unlock(&l->mu);
@@ -186,7 +186,7 @@ void etcd_loop_expedite_all(etcd_loop *l)
 {
     pthread_mutex_lock(&l->mu);
     for (size_t i = 0; i < l->n; i++)
-        l->heap[i].t->when_ms = l->heap[i].when_ms = 0;
+        l->heap[i].when_ms = 0;
     bool any = l->n > 0;
     pthread_mutex_unlock(&l->mu);
     if (any)

@@ -18,7 +18,6 @@ typedef struct etcd_tag {
 
 typedef struct etcd_timer {
     void (*fire)(struct etcd_timer *t);
-    int64_t when_ms;            /* monotonic */
     size_t heap_index;          /* internal; SIZE_MAX when not armed */
 } etcd_timer;
 
