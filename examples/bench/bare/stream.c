@@ -23,7 +23,7 @@ struct bare_stream {
     grpc_slice *queue;          /* FIFO of packed messages: [head, head + queued) of cap */
     size_t head, queued, cap;
     int pending;                /* batches started and not completed */
-    bool started, send_busy, cancelled, failed, over;   /* started: the metadata batch is in */
+    bool send_busy, cancelled, failed, over;
 };
 
 static bare_stream *of(bare_tag *t, size_t offset)
@@ -48,7 +48,7 @@ static void fail(bare_stream *s, const char *what)
 
 static void send_next(bare_stream *s)
 {
-    if (!s->started || s->send_busy || s->queued == 0 || s->cancelled)
+    if (s->send_busy || s->queued == 0 || s->cancelled)
         return;
     grpc_slice msg = s->queue[s->head];
     s->head = (s->head + 1) % s->cap;
@@ -169,7 +169,6 @@ bare_stream *bare_stream_open(bare_conn *c, int method, bare_stream_msg_fn on_ms
         return NULL;
     }
     s->pending++;
-    s->started = true;
     if (grpc_call_start_batch(s->call, st, 2, &s->status_tag, NULL) == GRPC_CALL_OK)
         s->pending++;
     else
@@ -221,8 +220,7 @@ bool bare_stream_failed(const bare_stream *s)
 bool bare_stream_finish(bare_stream *s)
 {
     bare_stream_cancel(s);
-    bool ok = s->over || bare_conn_run_until(s->c, &s->over, 0);
-    return ok && !s->failed;
+    return bare_conn_run_until(s->c, &s->over, 0) && !s->failed;
 }
 
 void bare_stream_free(bare_stream *s)
