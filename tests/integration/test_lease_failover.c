@@ -10,7 +10,6 @@
 #include "proxied_cluster.h"
 #include "lease_log.h"
 
-#define MEMBERS PC_MEMBERS
 #define TTL 5
 #define KEPT 20
 
@@ -232,9 +231,9 @@ static void test_leader_changes(void **state)
     lease_log_mark(s.g);
     int64_t t0 = sc_now_ms();
     /* Leadership goes round every member, the one serving the stream included. */
-    for (int round = 0; round < MEMBERS; round++) {
+    for (int round = 0; round < PC_MEMBERS; round++) {
         int from = pc_member_known(leader_id());
-        int to = (from + 1) % MEMBERS;
+        int to = (from + 1) % PC_MEMBERS;
         move_leader(to);
         print_message("LEASE-FAILOVER leader moved m%d -> m%d, stream served by m%d\n", from, to, serving_member(&s));
         moved m;
@@ -252,7 +251,7 @@ static void test_every_member_unreachable(void **state)
     (void)state;
     scene s;
     scene_start(&s, "outage");
-    for (int i = 0; i < MEMBERS; i++)
+    for (int i = 0; i < PC_MEMBERS; i++)
         fp_set_mode(pc_proxy[i], FP_BLACKHOLE);
     int64_t t0 = sc_now_ms();
     int64_t before[KEPT];
@@ -279,14 +278,14 @@ static void test_every_member_unreachable(void **state)
 
     /* Back in reach: no lost lease is renewed again, nor even sent to a member. */
     long msgs0 = 0;
-    for (int i = 0; i < MEMBERS; i++) {
+    for (int i = 0; i < PC_MEMBERS; i++) {
         fp_set_mode(pc_proxy[i], FP_PASS);
         msgs0 += metric_sum(eh_member_client_port(itest_cluster, i), KEEPALIVE_MSGS_RECEIVED);
     }
     int renewals = log_renewals(s.g);
     lease_log_run_for(s.g, TTL * 1000 / 3 * 2 + 1000);
     long msgs = 0;
-    for (int i = 0; i < MEMBERS; i++)
+    for (int i = 0; i < PC_MEMBERS; i++)
         msgs += metric_sum(eh_member_client_port(itest_cluster, i), KEEPALIVE_MSGS_RECEIVED);
     assert_int_equal(log_renewals(s.g), renewals);
     assert_int_equal(log_finals(s.g), KEPT);

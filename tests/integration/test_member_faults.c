@@ -9,74 +9,22 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "fault_proxy.h"
-#include "itest.h"
+#include "proxied_cluster.h"
 #include "server_counts.h"
 
-#define MEMBERS 3
-
-static fp_proxy *proxy[MEMBERS];
-static uint64_t member_id[MEMBERS];
-
-static int setup(void **state)
+/* Every test starts from a whole, healthy cluster with all proxies passing and no connection
+ * left over from the test before. */
+static int whole_cluster(void **state)
 {
-    (void)state;
-    eh_opts opts = {.members = MEMBERS, .heartbeat_ms = 50, .election_ms = 500};
-    itest_cluster = itest_start(&opts);
-    if (!itest_cluster)
-        return -1;
-    for (int i = 0; i < MEMBERS; i++)
-        if (fp_start(eh_member_client_port(itest_cluster, i), &proxy[i]) != 0)
-            return -1;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    for (int i = 0; i < MEMBERS; i++)
-        fp_stop(proxy[i]);
-    eh_cluster_stop(itest_cluster);
-    return 0;
+    for (int i = 0; i < PC_MEMBERS; i++)
+        fp_drop_connections(pc_proxy[i]);
+    return pc_whole_cluster(state);
 }
 
 /* The member that served a response, by the member ID in its header. */
 static int served_by(const etcd_response *r)
 {
-    for (int i = 0; i < MEMBERS; i++)
-        if (member_id[i] == etcd_response_member_id(r))
-            return i;
-    return -1;
-}
-
-static void learn_member_ids(void)
-{
-    for (int i = 0; i < MEMBERS; i++) {
-        etcd_client *c = itest_client(eh_member_endpoint(itest_cluster, i));
-        etcd_op *op = etcd_op_get("id", 2);
-        etcd_op_with_serializable(op);
-        etcd_response *r = itest_do(etcd_client_kv(c), op);
-        member_id[i] = etcd_response_member_id(r);
-        etcd_response_free(r);
-        etcd_client_free(c);
-    }
-}
-
-/* Every test starts from a whole, healthy cluster with all proxies passing. */
-static int whole_cluster(void **state)
-{
-    (void)state;
-    for (int i = 0; i < MEMBERS; i++) {
-        fp_set_mode(proxy[i], FP_PASS);
-        fp_drop_connections(proxy[i]);
-        if (eh_member_pid(itest_cluster, i) < 0 && eh_member_restart(itest_cluster, i) != 0)
-            return -1;
-    }
-    if (eh_cluster_wait_ready(itest_cluster, 30000) != 0)
-        return -1;
-    if (member_id[0] == 0)
-        learn_member_ids();
-    return 0;
+    return pc_member_index(etcd_response_member_id(r));
 }
 
 typedef struct result {
@@ -136,14 +84,14 @@ static void test_write_in_flight_on_killed_member(void **state)
 {
     (void)state;
     /* `held` reaches member 0 only through its proxy, which holds what it is sent. */
-    etcd_client *held = itest_client(fp_endpoint(proxy[0]));
+    etcd_client *held = itest_client(fp_endpoint(pc_proxy[0]));
     free(itest_get_string(etcd_client_kv(held), "mf/warm-up"));
     /* `direct` knows members 0 and 1 and is connected to both: each has served it. */
     char eps[128];
     snprintf(eps, sizeof eps, "%s,%s", eh_member_endpoint(itest_cluster, 0), eh_member_endpoint(itest_cluster, 1));
     etcd_client *direct = itest_client(eps);
     etcd_kv *dkv = etcd_client_kv(direct);
-    bool seen[MEMBERS] = {false};
+    bool seen[PC_MEMBERS] = {false};
     for (int i = 0; i < 50 && !(seen[0] && seen[1]); i++) {
         etcd_op *op = etcd_op_get("mf/warm-up", 10);
         etcd_op_with_serializable(op);
@@ -155,8 +103,8 @@ static void test_write_in_flight_on_killed_member(void **state)
     }
     assert_true(seen[0] && seen[1]);
 
-    fp_set_mode(proxy[0], FP_DELAY);
-    fp_set_delay_ms(proxy[0], 1500);
+    fp_set_mode(pc_proxy[0], FP_DELAY);
+    fp_set_delay_ms(pc_proxy[0], 1500);
     result res = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, ETCD_OK, NULL};
     etcd_call *call = NULL;
     etcd_error *err = NULL;
@@ -307,7 +255,7 @@ static void test_graceful_restarts_under_writes(void **state)
      * connections) and started again, twice round. */
     int64_t t0 = sc_now_ms();
     for (int round = 0; round < 2; round++)
-        for (int m = 0; m < MEMBERS; m++) {
+        for (int m = 0; m < PC_MEMBERS; m++) {
             assert_int_equal(eh_member_stop(itest_cluster, m), 0);
             if (eh_member_restart(itest_cluster, m) != 0)
                 fail_msg("restart of member %d failed: %s", m, eh_last_error(itest_cluster));
@@ -371,5 +319,5 @@ int main(void)
         cmocka_unit_test_setup(test_write_in_flight_on_killed_member, whole_cluster),
         cmocka_unit_test_setup(test_graceful_restarts_under_writes, whole_cluster),
     };
-    return cmocka_run_group_tests_name("member_faults", tests, setup, teardown);
+    return cmocka_run_group_tests_name("member_faults", tests, pc_setup, pc_teardown);
 }

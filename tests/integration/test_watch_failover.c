@@ -13,7 +13,6 @@
 
 #include "proxied_cluster.h"
 
-#define MEMBERS PC_MEMBERS
 
 static int64_t now_ms(void)
 {
@@ -46,7 +45,7 @@ static etcd_client *direct_client(int member)
 static long accepted_total(void)
 {
     long n = 0;
-    for (int i = 0; i < MEMBERS; i++)
+    for (int i = 0; i < PC_MEMBERS; i++)
         n += fp_connections_accepted(pc_proxy[i]);
     return n;
 }
@@ -364,7 +363,7 @@ static void fault_round(fault f, recorder *rec, writer *w)
     int victim = rec->last_member;
     size_t from = rec->n;
     pthread_mutex_unlock(&rec->mu);
-    assert_true(victim >= 0 && victim < MEMBERS);
+    assert_true(victim >= 0 && victim < PC_MEMBERS);
     int64_t t0 = now_ms();
     int first_put = atomic_load(&w->n);
     switch (f) {
@@ -545,7 +544,7 @@ static void test_compaction_during_outage_ends_watch(void **state)
 
     /* Cut the watching client off from every member; the cluster goes on without it. */
     long accepted = accepted_total();
-    for (int i = 0; i < MEMBERS; i++)
+    for (int i = 0; i < PC_MEMBERS; i++)
         fp_set_mode(pc_proxy[i], FP_BLACKHOLE);
     int64_t last = 0;
     for (int v = 2; v <= 5; v++) {
@@ -564,7 +563,7 @@ static void test_compaction_during_outage_ends_watch(void **state)
     print_message("WATCH-FAILOVER compaction: dead connection found after %lld ms\n", (long long)(now_ms() - t0));
     assert_int_equal(rec_finals(&rec), 0);
     int64_t t1 = now_ms();
-    for (int i = 0; i < MEMBERS; i++)
+    for (int i = 0; i < PC_MEMBERS; i++)
         fp_set_mode(pc_proxy[i], FP_PASS);
 
     assert_true(rec_wait(&rec, has_final, NULL, 30000));
@@ -598,7 +597,7 @@ static int serving_member(etcd_kv *kv, const char *key, int value, recorder *rec
     pthread_mutex_lock(&rec->mu);
     int m = rec->last_member;
     pthread_mutex_unlock(&rec->mu);
-    assert_true(m >= 0 && m < MEMBERS);
+    assert_true(m >= 0 && m < PC_MEMBERS);
     return m;
 }
 
@@ -616,7 +615,7 @@ static void test_require_leader_watch_ends_without_leader(void **state)
     /* Two of three gone: the survivor loses its leader, cancels the stream after three election
      * timeouts and refuses new ones; the others are unreachable. */
     int64_t t0 = now_ms();
-    for (int i = 0; i < MEMBERS; i++)
+    for (int i = 0; i < PC_MEMBERS; i++)
         if (i != survivor)
             assert_int_equal(eh_member_kill(itest_cluster, i), 0);
     assert_true(rec_wait(&rec, has_final, NULL, 30000));
@@ -642,7 +641,7 @@ static void test_require_leader_watch_moves_to_member_with_leader(void **state)
     etcd_call *call = start_watch(wc, "wl/b/", true, 1, &rec);
     etcd_client *dc = direct_client(-1);
     int a = serving_member(etcd_client_kv(dc), "wl/b/0", 0, &rec);
-    int b = (a + 1) % MEMBERS, c = (a + 2) % MEMBERS;
+    int b = (a + 1) % PC_MEMBERS, c = (a + 2) % PC_MEMBERS;
 
     /* The serving member loses its leader... */
     assert_int_equal(eh_member_kill(itest_cluster, b), 0);
@@ -748,7 +747,7 @@ static void close_during_outage(close_when when)
     long accepted = accepted_total();
     if (when == CLOSE_BEFORE_CREATED) {
         /* The creates go out on connections that carry nothing any more. */
-        for (int i = 0; i < MEMBERS; i++)
+        for (int i = 0; i < PC_MEMBERS; i++)
             fp_set_mode(pc_proxy[i], FP_BLACKHOLE);
     }
     for (int i = 0; i < MANY; i++) {
@@ -772,7 +771,7 @@ static void close_during_outage(close_when when)
         }
         assert_int_equal(created, MANY);
         accepted = accepted_total();
-        for (int i = 0; i < MEMBERS; i++)
+        for (int i = 0; i < PC_MEMBERS; i++)
             fp_set_mode(pc_proxy[i], FP_BLACKHOLE);
     }
     if (when == CLOSE_AFTER_DETECTION) {
@@ -796,7 +795,7 @@ static void close_during_outage(close_when when)
         assert_int_equal(atomic_load(&slots[i].after_final), 0);
         etcd_call_release(calls[i]);
     }
-    for (int i = 0; i < MEMBERS; i++)
+    for (int i = 0; i < PC_MEMBERS; i++)
         fp_set_mode(pc_proxy[i], FP_PASS);
     free(slots);
 }
@@ -832,7 +831,7 @@ static void close_after_last_watch(bool outage)
         etcd_call *call = start_watch(wc, "wz/k", false, 0, &rec);
         if (outage) {
             long accepted = accepted_total();
-            for (int i = 0; i < MEMBERS; i++)
+            for (int i = 0; i < PC_MEMBERS; i++)
                 fp_set_mode(pc_proxy[i], FP_BLACKHOLE);
             int64_t t0 = now_ms();
             while (accepted_total() == accepted && now_ms() - t0 < 20000)
@@ -844,7 +843,7 @@ static void close_after_last_watch(bool outage)
         assert_int_equal(rec.finals, 1);
         assert_int_equal(rec.after_final, 0);
         rec_destroy(&rec);
-        for (int i = 0; i < MEMBERS; i++)
+        for (int i = 0; i < PC_MEMBERS; i++)
             fp_set_mode(pc_proxy[i], FP_PASS);
         if (outage && round == 2)
             break; /* each outage round waits for keepalive: three are enough */
