@@ -69,16 +69,24 @@ void etcd_call_release(etcd_call *call)
 typedef struct unary {
     etcd_call base;                 /* first: the call is the unary */
     etcd_rpc rpc;
-    const etcd_unary_req *req;      /* sync only: the caller's, alive for the whole call */
+    const char *what;
     etcd_response_kind kind;
     int op_type;
-    const char *what;
     bool write;                     /* a side effect: outcome rules apply */
     grpc_slice packed;
-    etcd_sync_wait wait;            /* sync only */
     /* the retry attempt's and the gRPC call's state: one allocation per call, not three */
     _Alignas(16) unsigned char scratch[ETCD_RPC_SCRATCH_BYTES];
 } unary;
+
+/* glibc serves requests under 1 KiB from the thread's cache; a larger one makes malloc
+ * consolidate its fast bins first, which cost more than the rest of the call's allocation. */
+_Static_assert(sizeof(unary) <= 1000, "an async call's allocation must stay under 1 KiB");
+
+/* A sync call lives on its caller's stack, beside what it waits on. */
+typedef struct sync_unary {
+    unary u;
+    etcd_sync_wait wait;
+} sync_unary;
 
 static bool is_write(etcd_context *ctx, const etcd_unary_req *r)
 {
@@ -136,8 +144,8 @@ static etcd_code settle(unary *u, ProtobufCMessage *msg, etcd_response **resp, e
 
 static void sync_done(const ProtobufCMessage *msg, void *data)
 {
-    unary *u = (unary *)((char *)data - offsetof(unary, rpc));
-    etcd_sync_wait_signal(&u->wait, msg);
+    sync_unary *su = (sync_unary *)((char *)data - offsetof(sync_unary, u.rpc));
+    etcd_sync_wait_signal(&su->wait, msg);
 }
 
 static void invoke(etcd_context *ctx, const etcd_unary_req *r, unary *u, const ProtobufCMessage *input,
@@ -157,15 +165,16 @@ etcd_code etcd_unary_sync(etcd_context *ctx, const etcd_unary_req *r, etcd_respo
     etcd_code rc = etcd_context_begin(ctx, err);
     if (rc != ETCD_OK)
         return rc;
-    unary u;
-    memset(&u, 0, sizeof u);
-    init_rpc(&u, ctx, r);
-    etcd_sync_wait_init(&u.wait);
+    sync_unary su;
+    memset(&su, 0, offsetof(sync_unary, u.scratch)); /* the layers zero what they take of the scratch */
+    unary *u = &su.u;
+    init_rpc(u, ctx, r);
+    etcd_sync_wait_init(&su.wait);
     /* Closing the client cancels sync calls through the transport; no token needed. */
-    invoke(ctx, r, &u, r->msg, sync_done);
-    ProtobufCMessage *msg = etcd_sync_wait_finish(&u.wait);
-    rc = settle(&u, msg, resp, err);
-    etcd_rpc_reset_result(&u.rpc);
+    invoke(ctx, r, u, r->msg, sync_done);
+    ProtobufCMessage *msg = etcd_sync_wait_finish(&su.wait);
+    rc = settle(u, msg, resp, err);
+    etcd_rpc_reset_result(&u->rpc);
     etcd_context_end(ctx);
     return rc;
 }
@@ -197,9 +206,10 @@ etcd_code etcd_unary_async(etcd_context *ctx, const etcd_unary_req *r, etcd_call
 {
     if (handle)
         *handle = NULL;
-    unary *u = calloc(1, sizeof *u);
+    unary *u = malloc(sizeof *u);
     if (!u)
         return etcd_error_set(err, ETCD_E_NOMEM, "%s: out of memory", r->what);
+    memset(u, 0, offsetof(unary, scratch)); /* the layers zero what they take of the scratch */
     etcd_call *c = &u->base;
     etcd_call_init(c, ctx, cb, user_data, handle != NULL);
     c->destroy = unary_destroy;

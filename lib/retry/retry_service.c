@@ -47,8 +47,8 @@ typedef struct attempt {
     bool borrowed;              /* lives in the caller's scratch (etcd_rpc_state_new) */
 } attempt;
 
-/* The attempt takes the first half of the caller's scratch, the gRPC call the second. */
-_Static_assert(sizeof(attempt) <= ETCD_RPC_SCRATCH_HALF, "a retry attempt must fit half an rpc scratch");
+/* The attempt takes the first part of the caller's scratch, the gRPC call the rest. */
+_Static_assert(sizeof(attempt) <= ETCD_RPC_SCRATCH_ATTEMPT, "a retry attempt must fit its part of an rpc scratch");
 
 static void start_attempt(attempt *a);
 
@@ -301,8 +301,8 @@ static void retry_invoke(ProtobufCService *service, unsigned method, const Proto
     }
     a->borrowed = borrowed;
     if (borrowed && scratch_len >= ETCD_RPC_SCRATCH_BYTES) {
-        a->rpc.scratch = (char *)a + ETCD_RPC_SCRATCH_HALF;
-        a->rpc.scratch_len = scratch_len - ETCD_RPC_SCRATCH_HALF;
+        a->rpc.scratch = (char *)a + ETCD_RPC_SCRATCH_ATTEMPT;
+        a->rpc.scratch_len = scratch_len - ETCD_RPC_SCRATCH_ATTEMPT;
     }
     a->timer.fire = timer_fired;
     a->timer.heap_index = SIZE_MAX;

@@ -32,26 +32,28 @@ struct etcd_endpoint;
 struct etcd_cancel;
 
 typedef struct etcd_rpc {
+    /* Pointers first, flags last: three of these live in each call's one allocation. */
     /* in */
     int64_t deadline_ms;            /* absolute, monotonic clock; 0: none */
-    bool require_leader;
     struct etcd_endpoint *endpoint; /* where the channel service sends it (set by the balancer) */
     struct etcd_cancel *cancel;     /* optional: fired when the caller cancels */
-    bool read_only;                 /* no side effect (e.g. a txn of gets): retry as a read */
     const grpc_slice *packed;       /* optional: the request already serialized (input is NULL) */
     /* optional: memory the layers beneath keep their per-call state in instead of allocating
      * it (see etcd_rpc_state_new); the caller's until the closure has run */
     void *scratch;
     size_t scratch_len;
     /* out */
+    char *details;                  /* owned: the status message, or NULL */
+    char *endpoint_name;            /* owned: the endpoint the call went to, or NULL */
+    etcd_arena *arena;              /* on success: where the response lives (see above) */
     etcd_code code;
     etcd_code cause;                /* what lies under code (see etcd_error_cause()); OK: code */
     int grpc_status;                /* -1: no call was made */
-    char *details;                  /* owned: the status message, or NULL */
-    char *endpoint_name;            /* owned: the endpoint the call went to, or NULL */
     bool maybe_sent;                /* the request may have reached a server */
     bool outcome_unknown;           /* set by the retry layer: a write that may have been applied */
-    etcd_arena *arena;              /* on success: where the response lives (see above) */
+    /* in */
+    bool require_leader;
+    bool read_only;                 /* no side effect (e.g. a txn of gets): retry as a read */
 } etcd_rpc;
 
 /* Takes the arena holding a successful call's response: the caller now frees it. */
@@ -64,10 +66,11 @@ void etcd_rpc_move_result(etcd_rpc *to, etcd_rpc *from);
 /* Sets a failure that happened before any call was made. */
 void etcd_rpc_fail(etcd_rpc *rpc, etcd_code code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* What a call gives the layers beneath for their state: a retry attempt and a gRPC call, each
- * in half. One allocation per call instead of three. */
-#define ETCD_RPC_SCRATCH_BYTES 1024
-#define ETCD_RPC_SCRATCH_HALF (ETCD_RPC_SCRATCH_BYTES / 2)
+/* What a call gives the layers beneath for their state: a retry attempt in the first
+ * ETCD_RPC_SCRATCH_ATTEMPT bytes, its gRPC call in the rest. One allocation per call instead
+ * of three, and small enough for malloc's per-thread cache (see lib/call/call.c). */
+#define ETCD_RPC_SCRATCH_ATTEMPT 320
+#define ETCD_RPC_SCRATCH_BYTES 640
 
 /* A layer's zeroed per-call state: the first `size` bytes of rpc's scratch when they are there
  * (*borrowed true; they are taken from rpc), else allocated. NULL when out of memory. */

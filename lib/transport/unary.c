@@ -38,7 +38,8 @@ struct unary_call {
     bool borrowed;              /* lives in the rpc's scratch (etcd_rpc_state_new) */
 };
 
-_Static_assert(sizeof(unary_call) <= ETCD_RPC_SCRATCH_HALF, "a gRPC call must fit half an rpc scratch");
+_Static_assert(sizeof(unary_call) <= ETCD_RPC_SCRATCH_BYTES - ETCD_RPC_SCRATCH_ATTEMPT,
+               "a gRPC call must fit its part of an rpc scratch");
 
 typedef struct channel_service {
     ProtobufCService base;
