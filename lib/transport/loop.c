@@ -194,33 +194,36 @@ void etcd_loop_expedite_all(etcd_loop *l)
 }
 
 /* Fires due timers (all of them when `all`); each runs without the lock held. */
-static void run_due_timers(etcd_loop *l, bool all)
-{
-    int64_t now = etcd_now_ms();
-    for (;;) {
-        pthread_mutex_lock(&l->mu);
-        etcd_timer *t = l->n && (all || l->heap[0].when_ms <= now) ? heap_pop(l) : NULL;
-        pthread_mutex_unlock(&l->mu);
-        if (!t)
-            return;
-        t->fire(t);
-    }
-}
-
 /* The loop sleeps at most this long, so that arming a later timer needs no wake-up. */
 #define MAX_SLEEP_MS 1000
 
-static gpr_timespec next_deadline(etcd_loop *l)
+/* Fires the timers due at `now` and returns when the next one is due (at most MAX_SLEEP_MS
+ * on). The look that finds none due also records that time as the loop's wake-up when the loop
+ * is about to sleep (no deferred work): one clock read and one lock per pass of the loop. */
+static int64_t run_due_timers(etcd_loop *l, int64_t now, bool all)
 {
-    int64_t now = etcd_now_ms();
-    pthread_mutex_lock(&l->mu);
-    int64_t when = now + MAX_SLEEP_MS;
-    if (l->n && l->heap[0].when_ms < when)
-        when = l->heap[0].when_ms;
-    l->wake_at_ms = when;
-    pthread_mutex_unlock(&l->mu);
-    int64_t wait = when - now;
-    return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(wait > 0 ? wait : 0, GPR_TIMESPAN));
+    for (;;) {
+        pthread_mutex_lock(&l->mu);
+        if (l->n && (all || l->heap[0].when_ms <= now)) {
+            etcd_timer *t = heap_pop(l);
+            pthread_mutex_unlock(&l->mu);
+            t->fire(t);
+            continue;
+        }
+        int64_t when = now + MAX_SLEEP_MS;
+        if (l->n && l->heap[0].when_ms < when)
+            when = l->heap[0].when_ms;
+        if (!l->idle_head)
+            l->wake_at_ms = when;
+        pthread_mutex_unlock(&l->mu);
+        return when;
+    }
+}
+
+/* gRPC's monotonic clock and ours tick together; the offset between them is read once. */
+static gpr_timespec loop_deadline(int64_t when_ms, int64_t gpr_offset_ms)
+{
+    return gpr_time_from_millis(when_ms + gpr_offset_ms, GPR_CLOCK_MONOTONIC);
 }
 
 /* Bounds how long deferred work waits while completions keep coming. */
@@ -257,10 +260,13 @@ static void *loop_main(void *arg)
 {
     etcd_loop *l = arg;
     current_loop = l;
+    gpr_timespec g = gpr_now(GPR_CLOCK_MONOTONIC);
+    int64_t now = etcd_now_ms();
+    int64_t gpr_offset_ms = g.tv_sec * 1000 + g.tv_nsec / 1000000 - now;
+    int64_t wake = run_due_timers(l, now, false);
     for (;;) {
         /* With deferred work, only look: an empty queue is the moment to run it. */
-        bool deferred = l->idle_head != NULL;
-        gpr_timespec until = deferred ? gpr_inf_past(GPR_CLOCK_MONOTONIC) : next_deadline(l);
+        gpr_timespec until = l->idle_head ? gpr_inf_past(GPR_CLOCK_MONOTONIC) : loop_deadline(wake, gpr_offset_ms);
         grpc_event ev = grpc_completion_queue_next(l->cq, until, NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
@@ -271,9 +277,9 @@ static void *loop_main(void *arg)
         }
         if (l->idle_head && (ev.type == GRPC_QUEUE_TIMEOUT || ++l->idle_events >= MAX_IDLE_EVENTS))
             run_idle(l);
-        run_due_timers(l, false);
+        wake = run_due_timers(l, etcd_now_ms(), false);
     }
-    run_due_timers(l, true);
+    run_due_timers(l, etcd_now_ms(), true);
     run_idle(l);
     return NULL;
 }
