@@ -95,8 +95,10 @@ static bool is_write(etcd_context *ctx, const etcd_unary_req *r)
     return etcd_retry_service_class(ctx->services[r->service], r->method) == ETCD_RETRY_NON_REPEATABLE;
 }
 
+/* Clears the call's header (the layers zero what they take of the scratch) and fills it in. */
 static void init_rpc(unary *u, etcd_context *ctx, const etcd_unary_req *r)
 {
+    memset(u, 0, offsetof(unary, scratch));
     u->kind = r->kind;
     u->op_type = r->op_type;
     u->what = r->what;
@@ -166,7 +168,6 @@ etcd_code etcd_unary_sync(etcd_context *ctx, const etcd_unary_req *r, etcd_respo
     if (rc != ETCD_OK)
         return rc;
     sync_unary su;
-    memset(&su, 0, offsetof(sync_unary, u.scratch)); /* the layers zero what they take of the scratch */
     unary *u = &su.u;
     init_rpc(u, ctx, r);
     etcd_sync_wait_init(&su.wait);
@@ -209,11 +210,10 @@ etcd_code etcd_unary_async(etcd_context *ctx, const etcd_unary_req *r, etcd_call
     unary *u = malloc(sizeof *u);
     if (!u)
         return etcd_error_set(err, ETCD_E_NOMEM, "%s: out of memory", r->what);
-    memset(u, 0, offsetof(unary, scratch)); /* the layers zero what they take of the scratch */
+    init_rpc(u, ctx, r);
     etcd_call *c = &u->base;
     etcd_call_init(c, ctx, cb, user_data, handle != NULL);
     c->destroy = unary_destroy;
-    init_rpc(u, ctx, r);
     if (r->packed) {
         u->packed = grpc_slice_ref(*r->packed);
     } else {

@@ -193,12 +193,11 @@ void etcd_loop_expedite_all(etcd_loop *l)
         loop_wake(l);
 }
 
-/* Fires due timers (all of them when `all`); each runs without the lock held. */
 /* The loop sleeps at most this long, so that arming a later timer needs no wake-up. */
 #define MAX_SLEEP_MS 1000
 
-/* Fires the timers due at `now` and returns when the next one is due (at most MAX_SLEEP_MS
- * on). The look that finds none due also records that time as the loop's wake-up when the loop
+/* Fires the timers due at `now` (all of them when `all`), each without the lock held, and
+ * returns when the next one is due (at most MAX_SLEEP_MS on). The look that finds none due also records that time as the loop's wake-up when the loop
  * is about to sleep (no deferred work): one clock read and one lock per pass of the loop. */
 static int64_t run_due_timers(etcd_loop *l, int64_t now, bool all)
 {

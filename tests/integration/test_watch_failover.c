@@ -13,7 +13,6 @@
 
 #include "proxied_cluster.h"
 
-
 static int64_t now_ms(void)
 {
     struct timespec ts;
