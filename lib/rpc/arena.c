@@ -12,8 +12,14 @@ typedef struct block {
     _Alignas(ALIGN) unsigned char data[];
 } block;
 
+typedef struct adopted {
+    struct adopted *next;
+    void *p;
+} adopted;
+
 struct etcd_arena {
     block *head;                /* the block being filled; older ones follow */
+    adopted *adopted;           /* malloc'd memory freed with the arena */
 };
 
 static block *block_new(size_t size)
@@ -37,6 +43,7 @@ etcd_arena *etcd_arena_new(size_t hint)
     etcd_arena *a = (etcd_arena *)b->data;
     b->used = hdr;
     a->head = b;
+    a->adopted = NULL;
     return a;
 }
 
@@ -56,6 +63,17 @@ void *etcd_arena_alloc(etcd_arena *a, size_t size)
     void *p = b->data + b->used;
     b->used += size;
     return p;
+}
+
+bool etcd_arena_adopt(etcd_arena *a, void *p)
+{
+    adopted *n = etcd_arena_alloc(a, sizeof *n);
+    if (!n)
+        return false;
+    n->p = p;
+    n->next = a->adopted;
+    a->adopted = n;
+    return true;
 }
 
 static void *arena_pc_alloc(void *data, size_t size)
@@ -78,6 +96,8 @@ void etcd_arena_free(etcd_arena *a)
 {
     if (!a)
         return;
+    for (adopted *n = a->adopted; n; n = n->next)
+        free(n->p); /* the nodes live in the blocks, freed below */
     block *b = a->head;
     while (b) {
         block *next = b->next;

@@ -90,6 +90,22 @@ bool etcd_byte_buffer_flatten(grpc_byte_buffer *bb, etcd_flat *flat, grpc_slice 
     return true;
 }
 
+uint8_t *etcd_flat_take(etcd_flat *flat, const uint8_t *data, size_t len)
+{
+    if (!flat->buf || data != flat->buf)
+        return NULL;
+    uint8_t *buf = flat->buf;
+    /* Grown for a larger message before: give back the rest (glibc shrinks in place). */
+    if (flat->cap > len + len / 4) {
+        uint8_t *nb = realloc(buf, len ? len : 1);
+        if (nb)
+            buf = nb;
+    }
+    flat->buf = NULL;
+    flat->cap = 0;
+    return buf;
+}
+
 void etcd_flat_trim(etcd_flat *flat)
 {
     if (flat->cap > FLAT_KEEP)

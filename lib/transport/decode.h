@@ -38,6 +38,9 @@ typedef struct etcd_flat {
  * (grown as needed) instead of a new slice; *hold is then an empty slice. */
 bool etcd_byte_buffer_flatten(grpc_byte_buffer *bb, etcd_flat *flat, grpc_slice *hold, const uint8_t **data,
                               size_t *len);
+/* When data is flat's buffer, hands that buffer (len bytes of message) to the caller, who
+ * frees it, and leaves flat empty; NULL when data lives elsewhere (in a slice). */
+uint8_t *etcd_flat_take(etcd_flat *flat, const uint8_t *data, size_t len);
 /* Called after each message: drops a buffer grown past what is worth keeping. */
 void etcd_flat_trim(etcd_flat *flat);
 void etcd_flat_free(etcd_flat *flat);

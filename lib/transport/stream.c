@@ -215,6 +215,12 @@ static void recv_done(etcd_tag *tag, bool ok)
     finish_unlock(s);
 }
 
+uint8_t *etcd_stream_take_message(etcd_stream *s, const uint8_t *data, size_t len)
+{
+    /* One receive at a time, on the loop thread: the flat buffer is not shared. */
+    return etcd_flat_take(&s->flat, data, len);
+}
+
 static void status_done(etcd_tag *tag, bool ok)
 {
     (void)ok;

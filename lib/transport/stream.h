@@ -63,6 +63,11 @@ void etcd_stream_cork(etcd_stream *s);
 void etcd_stream_uncork(etcd_stream *s);
 /* Bytes queued and not yet handed to gRPC (for owners that bound what they queue). */
 size_t etcd_stream_queued_bytes(etcd_stream *s);
+/* During on_message only: when the message arrived in several slices, the stream put it
+ * together in a buffer of its own; this hands that buffer (data, len bytes) to the owner, who
+ * frees it, so that an owner keeping the message (a watch's events) need not copy it again.
+ * NULL when data is a slice's, borrowed for the call. Loop thread. */
+uint8_t *etcd_stream_take_message(etcd_stream *s, const uint8_t *data, size_t len);
 /* Receives again after on_message returned false, or, called while on_message is still
  * running, keeps that on_message's false from pausing. Any thread. */
 void etcd_stream_resume(etcd_stream *s);

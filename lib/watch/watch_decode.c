@@ -1,4 +1,5 @@
 /* The direct WatchResponse reader (see watch_decode.h). Field numbers are etcd's wire facts. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "transport/decode.h"
@@ -10,7 +11,7 @@ typedef struct rd {
     const uint8_t *p, *end;
 } rd;
 
-static bool rd_varint(rd *r, uint64_t *out)
+static bool rd_varint_long(rd *r, uint64_t *out)
 {
     uint64_t v = 0;
     for (unsigned i = 0; i < 10; i++) {
@@ -25,6 +26,16 @@ static bool rd_varint(rd *r, uint64_t *out)
         }
     }
     return false; /* longer than ten bytes */
+}
+
+/* Tags, lengths under 128 and small numbers are one byte: most varints of an event. */
+static inline bool rd_varint(rd *r, uint64_t *out)
+{
+    if (r->p < r->end && !(*r->p & 0x80)) {
+        *out = *r->p++;
+        return true;
+    }
+    return rd_varint_long(r, out);
 }
 
 static bool rd_tag(rd *r, uint32_t *field, unsigned *wire)
@@ -262,30 +273,66 @@ static bool read_response(rd r, Etcdserverpb__WatchResponse *m, size_t n_events,
     return true;
 }
 
-Etcdserverpb__WatchResponse *etcd_watch_decode_direct(const uint8_t *data, size_t len, etcd_arena **arena)
+/* Reads data; the keys and values point into `own` when given (data itself, malloc'd, adopted
+ * by the arena only on success), else into a copy in the arena. */
+static Etcdserverpb__WatchResponse *decode_direct(const uint8_t *data, size_t len, uint8_t *own, etcd_arena **arena)
 {
     *arena = NULL;
     size_t n_events;
     if (!count_events((rd){data, data + len}, &n_events))
         return NULL;
-    /* Room for the copy, the structs of every event with one key-value, and the rest. */
+    /* Room for the copy (or the adoption), the structs of every event with one key-value, and
+     * the rest. */
     size_t per = sizeof(event_kv) + sizeof(Mvccpb__Event *) + 16;
-    etcd_arena *a = etcd_arena_new(len + n_events * per + 256);
+    etcd_arena *a = etcd_arena_new((own ? 32 : len) + n_events * per + 256);
     if (!a)
         return NULL;
-    uint8_t *copy = len ? etcd_arena_alloc(a, len) : NULL;
-    Etcdserverpb__WatchResponse *m = etcd_arena_alloc(a, sizeof *m);
-    if ((len && !copy) || !m) {
-        etcd_arena_free(a);
-        return NULL;
-    }
-    if (len)
+    const uint8_t *bytes = own;
+    if (!own && len) {
+        uint8_t *copy = etcd_arena_alloc(a, len);
+        if (!copy) {
+            etcd_arena_free(a);
+            return NULL;
+        }
         memcpy(copy, data, len);
-    if (!read_response((rd){copy, copy + len}, m, n_events, a)) {
+        bytes = copy;
+    }
+    Etcdserverpb__WatchResponse *m = etcd_arena_alloc(a, sizeof *m);
+    if (!m || !read_response((rd){bytes, bytes + len}, m, n_events, a) || (own && !etcd_arena_adopt(a, own))) {
         etcd_arena_free(a);
         return NULL;
     }
     *arena = a;
+    return m;
+}
+
+Etcdserverpb__WatchResponse *etcd_watch_decode_direct(const uint8_t *data, size_t len, etcd_arena **arena)
+{
+    return decode_direct(data, len, NULL, arena);
+}
+
+Etcdserverpb__WatchResponse *etcd_watch_decode_owned(uint8_t *buf, size_t len, etcd_arena **arena, etcd_code *code,
+                                                     const char **why)
+{
+    Etcdserverpb__WatchResponse *m = decode_direct(buf, len, buf, arena);
+    if (m) {
+        *code = ETCD_OK;
+        *why = NULL;
+        return m;
+    }
+    m = (Etcdserverpb__WatchResponse *)etcd_decode_bytes(&etcdserverpb__watch_response__descriptor, buf, len, arena,
+                                                         code, why);
+    /* protobuf-c copied what it keeps, but the caller may still read the bytes as the message
+     * (to hand a watch its own copy): they live as long as the arena here too. */
+    if (m && !etcd_arena_adopt(*arena, buf)) {
+        etcd_arena_free(*arena);
+        *arena = NULL;
+        m = NULL;
+        *code = ETCD_E_NOMEM;
+        *why = "out of memory decoding the response";
+    }
+    if (!m)
+        free(buf);
     return m;
 }
 

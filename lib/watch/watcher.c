@@ -571,7 +571,12 @@ static bool on_message(etcd_stream *s, const uint8_t *data, size_t len, void *ar
     etcd_arena *arena;
     etcd_code code;
     const char *why;
-    Etcdserverpb__WatchResponse *r = etcd_watch_decode(data, len, &arena, &code, &why);
+    /* A large batch arrives in several slices and was put together by the stream: decode it in
+     * that buffer instead of copying it once more. Either way data stays valid until the arena
+     * is freed (or handed on with the events). */
+    uint8_t *own = etcd_stream_take_message(s, data, len);
+    Etcdserverpb__WatchResponse *r =
+        own ? etcd_watch_decode_owned(own, len, &arena, &code, &why) : etcd_watch_decode(data, len, &arena, &code, &why);
     if (!r) {
         /* An answer we cannot read could hide events: drop the stream; the resume replays. */
         etcd_stream_cancel(s);

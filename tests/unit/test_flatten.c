@@ -105,6 +105,34 @@ static void test_a_large_buffer_is_dropped_after_its_message(void **state)
     free(big);
 }
 
+static void test_the_put_together_buffer_can_be_taken(void **state)
+{
+    (void)state;
+    etcd_flat flat = {0};
+    const char *parts[] = {"a long batch of events, put together ", "from the slices it came in"};
+    grpc_byte_buffer *bb = buffer_of(parts, 2);
+    grpc_slice hold;
+    const uint8_t *data;
+    size_t len;
+    assert_true(etcd_byte_buffer_flatten(bb, &flat, &hold, &data, &len));
+    uint8_t *taken = etcd_flat_take(&flat, data, len);
+    /* The caller owns the bytes as they were; the stream starts a new buffer next time. */
+    assert_ptr_equal(taken, data);
+    assert_null(flat.buf);
+    assert_int_equal(flat.cap, 0);
+    assert_memory_equal(taken, "a long batch of events, put together from", 41);
+    grpc_slice_unref(hold);
+    grpc_byte_buffer_destroy(bb);
+    free(taken);
+    /* A slice's bytes are borrowed: nothing to take. */
+    const char *one[] = {"a single slice, long enough not to be inlined"};
+    bb = buffer_of(one, 1);
+    assert_true(etcd_byte_buffer_flatten(bb, &flat, &hold, &data, &len));
+    assert_null(etcd_flat_take(&flat, data, len));
+    grpc_slice_unref(hold);
+    grpc_byte_buffer_destroy(bb);
+}
+
 static void test_out_of_memory_is_reported_not_skipped(void **state)
 {
     (void)state;
@@ -131,6 +159,7 @@ int main(void)
         cmocka_unit_test(test_slices_are_put_together_in_the_kept_buffer),
         cmocka_unit_test(test_one_slice_is_read_in_place),
         cmocka_unit_test(test_a_large_buffer_is_dropped_after_its_message),
+        cmocka_unit_test(test_the_put_together_buffer_can_be_taken),
         cmocka_unit_test(test_out_of_memory_is_reported_not_skipped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

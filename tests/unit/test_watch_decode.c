@@ -162,6 +162,27 @@ static bool check(const uint8_t *data, size_t len)
             if (mine->events[i]->kv && mine->events[i]->kv->key.len)
                 assert_true(mine->events[i]->kv->key.data < data || mine->events[i]->kv->key.data >= data + len);
     }
+    /* The same bytes in a buffer of their own, handed over: read alike, and read in place. */
+    etcd_arena *ga, *oa;
+    etcd_code code;
+    const char *why;
+    Etcdserverpb__WatchResponse *gen = etcd_watch_decode(data, len, &ga, &code, &why);
+    uint8_t *own = malloc(len ? len : 1);
+    assert_non_null(own);
+    memcpy(own, data, len);
+    Etcdserverpb__WatchResponse *owned = etcd_watch_decode_owned(own, len, &oa, &code, &why);
+    assert_int_equal(owned != NULL, gen != NULL);
+    if (owned) {
+        assert_same(owned, gen);
+        if (mine)
+            for (size_t i = 0; i < owned->n_events; i++)
+                if (owned->events[i]->kv && owned->events[i]->kv->key.len)
+                    assert_true(owned->events[i]->kv->key.data >= own && owned->events[i]->kv->key.data < own + len);
+    } else {
+        assert_null(oa);
+    }
+    etcd_arena_free(oa); /* frees own when it was taken; ASan catches a leak or a double free */
+    etcd_arena_free(ga);
     if (ref)
         etcdserverpb__watch_response__free_unpacked(ref, NULL);
     etcd_arena_free(a);
